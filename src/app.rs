@@ -1,0 +1,182 @@
+//! Wiring: [`Application::build`] opens the store, binds the listener and starts nothing yet;
+//! [`Application::run_until_stopped`] runs the server, the writer and the delivery workers
+//! until the shutdown token fires, then drains in order.
+
+use std::future::IntoFuture;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::box_webhook::verify::Freshness;
+use crate::config::Config;
+use crate::delivery::client::CallbackClient;
+use crate::delivery::retry::RetryPolicy;
+use crate::delivery::worker::{dispatch, poll, DeliveryContext, Limits};
+use crate::delivery::Intake;
+use crate::http::{router, AppState};
+use crate::instance::{Instance, Instances};
+use crate::store::batch::BatchWriter;
+use crate::store::{self, Store, StoreError};
+
+/// Events held in memory (queued or in flight) at most; the rest wait in the store.
+const MAX_HELD: usize = 4096;
+
+/// Start-up failures.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The listener could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The configured address.
+        addr: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The store could not be opened or migrated.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The HTTP client could not be built.
+    #[error("cannot build the HTTP client: {0}")]
+    Client(#[from] reqwest::Error),
+}
+
+/// A relay ready to run.
+pub struct Application {
+    listener: TcpListener,
+    config: Config,
+    instances: Instances,
+    store: Arc<dyn Store>,
+}
+
+impl Application {
+    /// Opens the store (running migrations) and binds `server.listen`.
+    pub async fn build(config: Config, instances: Vec<Instance>) -> Result<Self, StartError> {
+        let store = store::open(config.storage.url.expose()).await?;
+        let listener = TcpListener::bind(&config.server.listen)
+            .await
+            .map_err(|source| StartError::Bind {
+                addr: config.server.listen.clone(),
+                source,
+            })?;
+        Ok(Self {
+            listener,
+            config,
+            instances: Instances::new(instances),
+            store,
+        })
+    }
+
+    /// The bound address (port 0 in the config becomes a real port here).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.local_addr().port()
+    }
+
+    /// Serves until `shutdown` is cancelled, then: stop accepting, finish and commit the
+    /// requests in progress, let in-flight deliveries finish within the grace period, release
+    /// this process's leases, close the store.
+    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> Result<(), StartError> {
+        let Self {
+            listener,
+            config,
+            instances,
+            store,
+        } = self;
+        let d = &config.delivery;
+        let lease_ms = 2 * d.timeout_ms as i64;
+        let (intake, jobs) = Intake::new(MAX_HELD, lease_ms);
+        let wake = Arc::new(Notify::new());
+        let ctx = Arc::new(DeliveryContext {
+            store: store.clone(),
+            instances: instances.clone(),
+            client: CallbackClient::new(
+                Duration::from_millis(d.timeout_ms),
+                d.allow_private_destinations,
+            )?,
+            policy: RetryPolicy::from(d),
+            wake: wake.clone(),
+        });
+        let limits = Limits {
+            concurrency: d.concurrency,
+            per_instance: d.per_instance_concurrency,
+        };
+        // Deliveries stop on their own token, after the server and the writer are done.
+        let delivery_stop = CancellationToken::new();
+        let dispatcher = tokio::spawn(dispatch(
+            ctx,
+            intake.clone(),
+            jobs,
+            limits,
+            delivery_stop.clone(),
+        ));
+        let retention = (config.storage.delivered_retention_secs > 0)
+            .then(|| Duration::from_secs(config.storage.delivered_retention_secs));
+        let poller = tokio::spawn(poll(
+            store.clone(),
+            intake.clone(),
+            wake,
+            Duration::from_millis(d.poll_interval_ms),
+            retention,
+            delivery_stop.clone(),
+        ));
+        let (writer, writer_task) = BatchWriter::spawn(store.clone(), intake.clone());
+        let state = AppState {
+            instances,
+            writer,
+            store: store.clone(),
+            freshness: Freshness {
+                max_age: chrono::Duration::seconds(config.box_.max_age_secs as i64),
+                max_future_skew: chrono::Duration::seconds(config.box_.max_future_skew_secs as i64),
+            },
+            body_limit: config.server.body_limit_bytes,
+            sender: Arc::from(config.events.sender.as_str()),
+            shutdown: shutdown.clone(),
+        };
+        let app = router(state, Duration::from_millis(config.server.request_timeout_ms));
+        tracing::info!(addr = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), "relay listening");
+
+        let grace = Duration::from_millis(config.server.shutdown_grace_ms);
+        let stopping = shutdown.clone();
+        let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+            stopping.cancelled().await;
+            tracing::info!("shutdown: no longer accepting requests");
+        });
+        let mut served = Box::pin(server.into_future());
+        tokio::select! {
+            result = &mut served => {
+                if let Err(e) = result {
+                    tracing::error!(error = %e, "server error");
+                }
+            }
+            _ = async { shutdown.cancelled().await; tokio::time::sleep(grace).await } => {
+                tracing::warn!("shutdown: requests still open after the grace period");
+            }
+        }
+        drop(served);
+        // The router (and its writer handles) is gone: the writer commits what it has, ends.
+        let _ = tokio::time::timeout(grace, writer_task).await;
+        delivery_stop.cancel();
+        let _ = poller.await;
+        if tokio::time::timeout(grace, dispatcher).await.is_err() {
+            tracing::warn!("shutdown: deliveries still in flight after the grace period");
+        }
+        match store.release_all(intake.owner()).await {
+            Ok(n) if n > 0 => tracing::info!(released = n, "released leases"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "could not release leases"),
+        }
+        store.close().await;
+        tracing::info!("shutdown complete");
+        Ok(())
+    }
+}

@@ -1,0 +1,208 @@
+//! Parsing of verified Box deliveries: the V2 JSON event and the V1 callback parameters.
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use super::verify::Verified;
+
+/// Why a verified body is not a Box webhook event (400 `malformed_payload`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct PayloadError(pub String);
+
+/// The fields of a Box V2 event the relay reads; the whole body is kept as `raw`.
+#[derive(Debug)]
+pub struct V2Event<'a> {
+    /// Body `id`: stable across Box's retries, the dedup key. Absent in some test payloads.
+    pub id: Option<String>,
+    /// E.g. `FILE.UPLOADED`; an open set.
+    pub trigger: String,
+    /// `source.id`
+    pub source_id: Option<String>,
+    /// `source.type`
+    pub source_type: Option<String>,
+    /// `webhook.id`
+    pub webhook_id: Option<String>,
+    /// `created_at`, as sent.
+    pub created_at: Option<String>,
+    /// The body exactly as received (surrounding whitespace trimmed).
+    pub raw: &'a RawValue,
+}
+
+#[derive(Deserialize)]
+struct WireV2 {
+    id: Option<IdValue>,
+    trigger: Option<String>,
+    source: Option<WireRef>,
+    webhook: Option<WireRef>,
+    created_at: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct WireRef {
+    id: Option<IdValue>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+}
+
+/// Box sends ids as strings; numbers are accepted too.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum IdValue {
+    Text(String),
+    Number(serde_json::Number),
+}
+
+impl IdValue {
+    fn into_string(self) -> String {
+        match self {
+            IdValue::Text(s) => s,
+            IdValue::Number(n) => n.to_string(),
+        }
+    }
+}
+
+/// Parses a verified V2 body: valid UTF-8 JSON, an object with a non-empty `trigger`.
+pub fn parse_v2(verified: Verified<'_>) -> Result<V2Event<'_>, PayloadError> {
+    let text = std::str::from_utf8(verified.body())
+        .map_err(|_| PayloadError("body is not UTF-8".into()))?;
+    let raw: &RawValue = serde_json::from_str(text.trim())
+        .map_err(|e| PayloadError(format!("body is not JSON: {e}")))?;
+    if !raw.get().starts_with('{') {
+        return Err(PayloadError("body is not a JSON object".into()));
+    }
+    let wire: WireV2 = serde_json::from_str(raw.get())
+        .map_err(|e| PayloadError(format!("not a Box webhook event: {e}")))?;
+    let trigger = wire
+        .trigger
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| PayloadError("no \"trigger\" in the event".into()))?;
+    let id = wire.id.map(IdValue::into_string).filter(|s| !s.is_empty());
+    let (source_id, source_type) = match wire.source {
+        Some(s) => (s.id.map(IdValue::into_string), s.kind),
+        None => (None, None),
+    };
+    Ok(V2Event {
+        id,
+        trigger,
+        source_id,
+        source_type,
+        webhook_id: wire.webhook.and_then(|w| w.id).map(IdValue::into_string),
+        created_at: wire.created_at,
+        raw,
+    })
+}
+
+/// A V1 callback: the query and form parameters merged (form wins), `token` removed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct V1Callback {
+    /// Parameters in the order received.
+    pub params: Vec<(String, String)>,
+}
+
+impl V1Callback {
+    /// Merges the query string and a form body. A name given twice keeps its last value.
+    pub fn parse(query: &[u8], form: &[u8]) -> Self {
+        let mut params: Vec<(String, String)> = Vec::new();
+        for (k, v) in form_urlencoded::parse(query).chain(form_urlencoded::parse(form)) {
+            if k == "token" {
+                continue;
+            }
+            match params.iter_mut().find(|(name, _)| *name == k) {
+                Some(slot) => slot.1 = v.into_owned(),
+                None => params.push((k.into_owned(), v.into_owned())),
+            }
+        }
+        Self { params }
+    }
+
+    /// The first non-empty value among these names.
+    pub fn get(&self, names: &[&str]) -> Option<&str> {
+        names.iter().find_map(|n| {
+            self.params
+                .iter()
+                .find(|(k, v)| k == n && !v.is_empty())
+                .map(|(_, v)| v.as_str())
+        })
+    }
+
+    /// Event name: Cloud Elements' `event` or Box's `event_type`.
+    pub fn event(&self) -> Option<&str> {
+        self.get(&["event", "event_type"])
+    }
+
+    /// Item type: `itemType` or `item_type`.
+    pub fn item_type(&self) -> Option<&str> {
+        self.get(&["itemType", "item_type"])
+    }
+
+    /// Item id: `itemId` or `item_id`.
+    pub fn item_id(&self) -> Option<&str> {
+        self.get(&["itemId", "item_id"])
+    }
+
+    /// The parameters as a JSON object (the event's `raw`).
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::Value::Object(
+            self.params
+                .iter()
+                .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+                .collect(),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v2(body: &str) -> Result<V2Event<'_>, PayloadError> {
+        parse_v2(Verified::by_token(body.as_bytes()))
+    }
+
+    #[test]
+    fn box_example_payload_parses() {
+        let body = include_str!("../../tests/fixtures/box-v2-file-uploaded.json");
+        let e = v2(body).unwrap();
+        assert_eq!(e.id.as_deref(), Some("11446498"));
+        assert_eq!(e.trigger, "FILE.UPLOADED");
+        assert_eq!(e.source_id.as_deref(), Some("12345"));
+        assert_eq!(e.source_type.as_deref(), Some("file"));
+        assert_eq!(e.raw.get(), body.trim());
+    }
+
+    #[test]
+    fn non_objects_and_broken_json_are_malformed() {
+        for body in ["", "[]", "\"x\"", "{", "{\"trigger\":\"FILE.UPLOADED\"} x", "{}", "{\"trigger\":5}"] {
+            assert!(v2(body).is_err(), "{body:?}");
+        }
+        assert!(parse_v2(Verified::by_token(b"{\"trigger\":\"\xff\"}")).is_err());
+    }
+
+    #[test]
+    fn deep_nesting_is_malformed_not_a_crash() {
+        let body = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(v2(&body).is_err());
+    }
+
+    #[test]
+    fn v1_merges_query_and_form_and_drops_the_token() {
+        let cb = V1Callback::parse(
+            b"token=s3cret&event=uploaded",
+            b"userId=%5B%22123%22%5D&event=uploaded&itemId=456&itemType=file&newItemId=",
+        );
+        assert_eq!(cb.event(), Some("uploaded"));
+        assert_eq!(cb.item_id(), Some("456"));
+        assert_eq!(cb.item_type(), Some("file"));
+        assert!(cb.params.iter().all(|(k, _)| k != "token"));
+        assert_eq!(cb.to_json()["userId"], "[\"123\"]");
+    }
+
+    #[test]
+    fn v1_understands_box_placeholder_names() {
+        let cb = V1Callback::parse(b"event_type=deleted&item_id=9&item_type=folder", b"");
+        assert_eq!(cb.event(), Some("deleted"));
+        assert_eq!(cb.item_id(), Some("9"));
+        assert_eq!(cb.item_type(), Some("folder"));
+    }
+}

@@ -1,0 +1,5 @@
+//! Helper commands for testing a deployment by hand: [`box_sign`] signs a body as Box
+//! would; [`receive`] is a callback that prints what it gets and checks its signature.
+
+pub mod box_sign;
+pub mod receive;

@@ -1,0 +1,563 @@
+//! Typed configuration: built-in defaults → TOML file → `RELAY__SECTION__KEY` environment
+//! variables, `${NAME}` expanded from the environment, validated once at start-up.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::net::SocketAddr;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::instance::Instance;
+use crate::secret::Secret;
+
+/// A configuration that cannot be used; the message names the offending key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file is missing, unreadable or not valid TOML, or a value has the wrong type.
+    #[error("configuration: {0}")]
+    Load(String),
+    /// A value was read but is not acceptable.
+    #[error("configuration key `{key}`: {reason}")]
+    Invalid {
+        /// Dotted path of the key, e.g. `delivery.timeout_ms`.
+        key: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+fn invalid(key: impl Into<String>, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key: key.into(),
+        reason: reason.into(),
+    }
+}
+
+/// The whole configuration. Every section has working defaults.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// The HTTP listener.
+    pub server: ServerConfig,
+    /// Credentials of the admin API.
+    pub admin: AdminConfig,
+    /// Where events are stored.
+    pub storage: StorageConfig,
+    /// How Box deliveries are checked.
+    #[serde(rename = "box")]
+    pub box_: BoxConfig,
+    /// How events are delivered to callbacks.
+    pub delivery: DeliveryConfig,
+    /// The envelope of outgoing events.
+    pub events: EventsConfig,
+    /// Logging.
+    pub log: LogConfig,
+    /// Instances defined in the file (read-only through the API).
+    pub instances: Vec<InstanceConfig>,
+}
+
+/// `[server]`
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address and port to listen on.
+    pub listen: String,
+    /// Largest accepted request body; larger ones get 413.
+    pub body_limit_bytes: usize,
+    /// A request (headers and body) must be complete within this time, else 408.
+    pub request_timeout_ms: u64,
+    /// On SIGTERM, how long in-flight work may take before the process exits anyway.
+    pub shutdown_grace_ms: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: "0.0.0.0:8080".into(),
+            body_limit_bytes: 1024 * 1024,
+            request_timeout_ms: 30_000,
+            shutdown_grace_ms: 10_000,
+        }
+    }
+}
+
+/// `[admin]`: platform credentials for the admin API; both empty turns it off.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminConfig {
+    /// The `User` part of the `Authorization` header.
+    pub user_secret: Secret,
+    /// The `Organization` part of the `Authorization` header.
+    pub organization_secret: Secret,
+}
+
+/// `[storage]`
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageConfig {
+    /// `sqlite://path/to/file.db` (embedded, one replica).
+    pub url: Secret,
+    /// Delivered events older than this are pruned; 0 keeps them forever.
+    pub delivered_retention_secs: u64,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        Self {
+            url: Secret::new("sqlite://data/relay.db"),
+            delivered_retention_secs: 7 * 24 * 3600,
+        }
+    }
+}
+
+/// `[box]`
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BoxConfig {
+    /// A `box-delivery-timestamp` older than this is refused.
+    pub max_age_secs: u64,
+    /// A `box-delivery-timestamp` further ahead than this is refused.
+    pub max_future_skew_secs: u64,
+}
+
+impl Default for BoxConfig {
+    fn default() -> Self {
+        Self {
+            max_age_secs: 600,
+            max_future_skew_secs: 60,
+        }
+    }
+}
+
+/// `[delivery]`
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeliveryConfig {
+    /// In-flight callback requests, whole process.
+    pub concurrency: usize,
+    /// In-flight callback requests per instance.
+    pub per_instance_concurrency: usize,
+    /// Whole-request timeout of one callback POST.
+    pub timeout_ms: u64,
+    /// First try plus retries; then the event is `failed` (kept, replayable).
+    pub max_attempts: u32,
+    /// Delay before retry x = base * factor^(x-1), capped, ± jitter.
+    pub backoff_base_ms: u64,
+    /// See `backoff_base_ms`.
+    pub backoff_factor: f64,
+    /// Upper bound of one retry delay, also of an honoured `Retry-After`.
+    pub backoff_max_ms: u64,
+    /// ± fraction applied to each delay.
+    pub jitter: f64,
+    /// Allow callbacks to loopback, private, link-local and metadata addresses.
+    pub allow_private_destinations: bool,
+    /// Longest sleep of the poller that picks up due retries and abandoned events.
+    pub poll_interval_ms: u64,
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        Self {
+            concurrency: 64,
+            per_instance_concurrency: 8,
+            timeout_ms: 15_000,
+            max_attempts: 10,
+            backoff_base_ms: 4_000,
+            backoff_factor: 4.0,
+            backoff_max_ms: 262_144_000,
+            jitter: 0.2,
+            allow_private_destinations: false,
+            poll_interval_ms: 1_000,
+        }
+    }
+}
+
+/// `[events]`
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EventsConfig {
+    /// The envelope's `user` field.
+    pub sender: String,
+}
+
+impl Default for EventsConfig {
+    fn default() -> Self {
+        Self {
+            sender: "notifications@webhook-relay".into(),
+        }
+    }
+}
+
+/// `[log]`
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `text` or `json`.
+    pub format: String,
+    /// A tracing filter, e.g. `info` or `webhook_relay=debug,info`. `RUST_LOG` overrides it.
+    pub level: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: "text".into(),
+            level: "info".into(),
+        }
+    }
+}
+
+/// One `[[instances]]` entry as written in the file.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstanceConfig {
+    /// Positive integer, unique.
+    pub id: i64,
+    /// Shown as `message.instanceName`.
+    pub name: String,
+    /// Must be `box`.
+    #[serde(default = "default_element")]
+    pub element: String,
+    /// Shown as `message.instanceTags`.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Copied into `message.accountId` when set.
+    pub account_id: Option<i64>,
+    /// Copied into `message.companyId` when set.
+    pub company_id: Option<i64>,
+    /// Copied into `message.userId` when set.
+    pub user_id: Option<i64>,
+    /// Cloud Elements-style configuration; open-ended, known keys validated.
+    #[serde(default)]
+    pub configuration: BTreeMap<String, serde_json::Value>,
+}
+
+fn default_element() -> String {
+    "box".into()
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            server: ServerConfig::default(),
+            admin: AdminConfig::default(),
+            storage: StorageConfig::default(),
+            box_: BoxConfig::default(),
+            delivery: DeliveryConfig::default(),
+            events: EventsConfig::default(),
+            log: LogConfig::default(),
+            instances: Vec::new(),
+        }
+    }
+}
+
+/// The environment the configuration is read against (`std::env::vars()` in production, a
+/// map in tests).
+pub type Env = HashMap<String, String>;
+
+impl Config {
+    /// Loads defaults, then `file` (if any), then `RELAY__…` variables of `env`, expands
+    /// `${NAME}` and validates. Returns the configuration and the instances it defines.
+    pub fn load(file: Option<&Path>, env: &Env) -> Result<(Config, Vec<Instance>), ConfigError> {
+        let text = match file {
+            Some(path) => Some(std::fs::read_to_string(path).map_err(|e| {
+                ConfigError::Load(format!("cannot read {}: {e}", path.display()))
+            })?),
+            None => None,
+        };
+        Self::from_layers(text.as_deref(), env)
+    }
+
+    /// Like [`Config::load`], with the file's TOML text given directly.
+    pub fn from_layers(
+        toml: Option<&str>,
+        env: &Env,
+    ) -> Result<(Config, Vec<Instance>), ConfigError> {
+        let mut builder = config::Config::builder();
+        if let Some(text) = toml {
+            builder = builder.add_source(config::File::from_str(text, config::FileFormat::Toml));
+        }
+        let relay_env: config::Map<String, String> = env
+            .iter()
+            .filter(|(k, _)| k.starts_with("RELAY__"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        builder = builder.add_source(
+            config::Environment::with_prefix("RELAY")
+                .prefix_separator("__")
+                .separator("__")
+                .try_parsing(true)
+                .source(Some(relay_env)),
+        );
+        let merged = builder
+            .build()
+            .map_err(|e| ConfigError::Load(e.to_string()))?;
+        let mut cfg: Config = merged
+            .try_deserialize()
+            .map_err(|e| ConfigError::Load(e.to_string()))?;
+        cfg.expand_env(env)?;
+        let instances = cfg.validate()?;
+        Ok((cfg, instances))
+    }
+
+    /// Parses a TOML document, then the `RELAY__…` variables of `env` (for tests and tools).
+    pub fn from_toml(text: &str, env: &Env) -> Result<(Config, Vec<Instance>), ConfigError> {
+        Self::from_layers(Some(text), env)
+    }
+
+    fn expand_env(&mut self, env: &Env) -> Result<(), ConfigError> {
+        expand_string(&mut self.server.listen, "server.listen", env)?;
+        expand_secret(&mut self.admin.user_secret, "admin.user_secret", env)?;
+        expand_secret(
+            &mut self.admin.organization_secret,
+            "admin.organization_secret",
+            env,
+        )?;
+        expand_secret(&mut self.storage.url, "storage.url", env)?;
+        expand_string(&mut self.events.sender, "events.sender", env)?;
+        expand_string(&mut self.log.format, "log.format", env)?;
+        expand_string(&mut self.log.level, "log.level", env)?;
+        for (i, inst) in self.instances.iter_mut().enumerate() {
+            expand_string(&mut inst.name, &format!("instances[{i}].name"), env)?;
+            for (key, value) in inst.configuration.iter_mut() {
+                if let serde_json::Value::String(s) = value {
+                    expand_string(s, &format!("instances[{i}].configuration.\"{key}\""), env)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks every value; returns the instances the file defines.
+    pub fn validate(&self) -> Result<Vec<Instance>, ConfigError> {
+        self.server
+            .listen
+            .parse::<SocketAddr>()
+            .map_err(|e| invalid("server.listen", format!("not an address:port ({e})")))?;
+        if self.server.body_limit_bytes == 0 {
+            return Err(invalid("server.body_limit_bytes", "must be positive"));
+        }
+        if self.server.request_timeout_ms == 0 {
+            return Err(invalid("server.request_timeout_ms", "must be positive"));
+        }
+        if self.admin.user_secret.is_empty() != self.admin.organization_secret.is_empty() {
+            return Err(invalid(
+                "admin.user_secret",
+                "set both user_secret and organization_secret, or neither",
+            ));
+        }
+        crate::store::StoreUrl::parse(self.storage.url.expose())
+            .map_err(|reason| invalid("storage.url", reason))?;
+        if self.box_.max_age_secs == 0 {
+            return Err(invalid("box.max_age_secs", "must be positive"));
+        }
+        let d = &self.delivery;
+        for (key, value) in [
+            ("delivery.concurrency", d.concurrency as u64),
+            ("delivery.per_instance_concurrency", d.per_instance_concurrency as u64),
+            ("delivery.timeout_ms", d.timeout_ms),
+            ("delivery.max_attempts", u64::from(d.max_attempts)),
+            ("delivery.backoff_base_ms", d.backoff_base_ms),
+            ("delivery.poll_interval_ms", d.poll_interval_ms),
+        ] {
+            if value == 0 {
+                return Err(invalid(key, "must be positive"));
+            }
+        }
+        if !(d.backoff_factor.is_finite() && d.backoff_factor >= 1.0) {
+            return Err(invalid("delivery.backoff_factor", "must be at least 1.0"));
+        }
+        if d.backoff_max_ms < d.backoff_base_ms {
+            return Err(invalid(
+                "delivery.backoff_max_ms",
+                "must be at least delivery.backoff_base_ms",
+            ));
+        }
+        if !(0.0..1.0).contains(&d.jitter) {
+            return Err(invalid("delivery.jitter", "must be in [0, 1)"));
+        }
+        if !matches!(self.log.format.as_str(), "text" | "json") {
+            return Err(invalid("log.format", "must be \"text\" or \"json\""));
+        }
+        tracing_subscriber::EnvFilter::try_new(&self.log.level)
+            .map_err(|e| invalid("log.level", e.to_string()))?;
+
+        let mut seen = HashSet::new();
+        let mut instances = Vec::with_capacity(self.instances.len());
+        for (i, inst) in self.instances.iter().enumerate() {
+            if !seen.insert(inst.id) {
+                return Err(invalid(
+                    format!("instances[{i}].id"),
+                    format!("duplicate instance id {}", inst.id),
+                ));
+            }
+            instances.push(
+                Instance::from_config(inst).map_err(|(key, reason)| {
+                    invalid(format!("instances[{i}].{key}"), reason)
+                })?,
+            );
+        }
+        Ok(instances)
+    }
+
+    /// The effective configuration as JSON, with every secret replaced by `***`.
+    pub fn redacted(&self) -> serde_json::Value {
+        let mut value = serde_json::to_value(self).unwrap_or_default();
+        if let Some(list) = value.get_mut("instances").and_then(|v| v.as_array_mut()) {
+            for inst in list {
+                if let Some(conf) = inst.get_mut("configuration").and_then(|v| v.as_object_mut())
+                {
+                    for (key, v) in conf.iter_mut() {
+                        if is_secret_key(key) && !v.is_null() {
+                            *v = serde_json::Value::String("***".into());
+                        }
+                    }
+                }
+            }
+        }
+        value
+    }
+}
+
+/// Instance configuration keys whose values are secrets (masked in every output).
+pub fn is_secret_key(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    k.ends_with(".key") || k.ends_with(".token") || k.contains("secret") || k.contains("password")
+}
+
+fn expand_secret(value: &mut Secret, key: &str, env: &Env) -> Result<(), ConfigError> {
+    let mut s = value.expose().to_string();
+    expand_string(&mut s, key, env)?;
+    *value = Secret::new(s);
+    Ok(())
+}
+
+/// Replaces each `${NAME}` in `value` with the environment variable `NAME`.
+fn expand_string(value: &mut String, key: &str, env: &Env) -> Result<(), ConfigError> {
+    if !value.contains("${") {
+        return Ok(());
+    }
+    let mut out = String::with_capacity(value.len());
+    let mut rest = value.as_str();
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after
+            .find('}')
+            .ok_or_else(|| invalid(key, "unterminated ${…}"))?;
+        let name = &after[..end];
+        if name.is_empty() {
+            return Err(invalid(key, "empty ${} reference"));
+        }
+        let v = env.get(name).ok_or_else(|| {
+            invalid(key, format!("environment variable {name} is not set"))
+        })?;
+        out.push_str(v);
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    *value = out;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Env {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    const INSTANCE: &str = r#"
+[[instances]]
+id = 7
+name = "Acme"
+[instances.configuration]
+"event.notification.enabled" = true
+"event.notification.callback.url" = "https://consumer.example.com/events"
+"box.webhook.primary.key" = "${PRIMARY}"
+"oauth.api.key" = "kept and ignored"
+"#;
+
+    #[test]
+    fn defaults_load_without_a_file() {
+        let (cfg, instances) = Config::load(None, &Env::new()).unwrap();
+        assert_eq!(cfg.server.listen, "0.0.0.0:8080");
+        assert_eq!(cfg.delivery.max_attempts, 10);
+        assert!(instances.is_empty());
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let e = env(&[
+            ("RELAY__SERVER__LISTEN", "127.0.0.1:9999"),
+            ("RELAY__DELIVERY__ALLOW_PRIVATE_DESTINATIONS", "true"),
+            ("RELAY__DELIVERY__TIMEOUT_MS", "1234"),
+        ]);
+        let (cfg, _) =
+            Config::from_toml("[server]\nlisten = \"127.0.0.1:1\"\n", &e).unwrap();
+        assert_eq!(cfg.server.listen, "127.0.0.1:9999");
+        assert!(cfg.delivery.allow_private_destinations);
+        assert_eq!(cfg.delivery.timeout_ms, 1234);
+    }
+
+    #[test]
+    fn dollar_names_are_read_from_the_environment() {
+        let (_, instances) = Config::from_toml(INSTANCE, &env(&[("PRIMARY", "k1")])).unwrap();
+        assert_eq!(instances[0].box_primary_key.as_ref().unwrap().expose(), "k1");
+    }
+
+    #[test]
+    fn a_missing_dollar_name_is_an_error_naming_the_key() {
+        let err = Config::from_toml(INSTANCE, &Env::new()).unwrap_err().to_string();
+        assert!(err.contains("box.webhook.primary.key"), "{err}");
+        assert!(err.contains("PRIMARY"), "{err}");
+    }
+
+    #[test]
+    fn an_unknown_key_is_an_error_naming_it() {
+        let err = Config::from_toml("[delivery]\ntimeout = 5\n", &Env::new())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("timeout"), "{err}");
+        let err = Config::from_toml("[nope]\nx = 1\n", &Env::new())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("nope"), "{err}");
+    }
+
+    #[test]
+    fn a_bad_value_is_an_error_naming_the_key() {
+        for (toml, key) in [
+            ("[server]\nlisten = \"nowhere\"\n", "server.listen"),
+            ("[delivery]\njitter = 1.5\n", "delivery.jitter"),
+            ("[delivery]\ntimeout_ms = \"soon\"\n", "timeout_ms"),
+            ("[storage]\nurl = \"mysql://x\"\n", "storage.url"),
+            ("[log]\nformat = \"xml\"\n", "log.format"),
+        ] {
+            let err = Config::from_toml(toml, &Env::new()).unwrap_err().to_string();
+            assert!(err.contains(key), "{toml}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_bad_callback_url_is_an_error_naming_the_key() {
+        let text = INSTANCE.replace("https://consumer.example.com/events", "not a url");
+        let err = Config::from_toml(&text, &env(&[("PRIMARY", "k")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("event.notification.callback.url"), "{err}");
+    }
+
+    #[test]
+    fn redacted_config_hides_every_secret() {
+        let (cfg, _) = Config::from_toml(INSTANCE, &env(&[("PRIMARY", "topsecret")])).unwrap();
+        let text = cfg.redacted().to_string();
+        assert!(!text.contains("topsecret"), "{text}");
+        assert!(!text.contains("kept and ignored"), "{text}");
+        assert!(text.contains("consumer.example.com"), "{text}");
+    }
+}

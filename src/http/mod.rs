@@ -1,0 +1,61 @@
+//! The HTTP surface: Box-facing webhook routes and operator endpoints, sharing [`AppState`].
+
+pub mod box_webhooks;
+pub mod error;
+pub mod ops;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::Request;
+use axum::routing::{get, post};
+use axum::Router;
+use tokio_util::sync::CancellationToken;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::box_webhook::verify::Freshness;
+use crate::instance::Instances;
+use crate::store::batch::BatchWriter;
+use crate::store::Store;
+
+/// State shared by every handler.
+#[derive(Clone)]
+pub struct AppState {
+    /// Known instances.
+    pub instances: Instances,
+    /// The group-commit writer.
+    pub writer: BatchWriter,
+    /// The store (for readiness).
+    pub store: Arc<dyn Store>,
+    /// Freshness window of Box V2 timestamps.
+    pub freshness: Freshness,
+    /// Largest accepted body.
+    pub body_limit: usize,
+    /// The envelope's `user`.
+    pub sender: Arc<str>,
+    /// Cancelled when shutdown starts.
+    pub shutdown: CancellationToken,
+}
+
+/// The router with every route.
+pub fn router(state: AppState, request_timeout: Duration) -> Router {
+    Router::new()
+        .route("/webhooks/box/{instance_id}", post(box_webhooks::v2))
+        .route(
+            "/webhooks/box/{instance_id}/v1",
+            get(box_webhooks::v1).post(box_webhooks::v1),
+        )
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .fallback(|| async { error::ApiError::NotFound("no such route") })
+        .with_state(state)
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            request_timeout,
+        ))
+        // Spans carry the path only: a V1 query string holds the instance's token.
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+        }))
+}

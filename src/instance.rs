@@ -1,0 +1,147 @@
+//! An instance: one Box account's connection to one consumer, as Cloud Elements models it.
+//! Ingest looks instances up by id; delivery reads their callback and signing key.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use url::Url;
+
+use crate::config::InstanceConfig;
+use crate::secret::Secret;
+
+/// Configuration keys the relay understands; all others are kept and ignored.
+pub mod keys {
+    /// Boolean (or `"true"`/`"false"`): deliver events at all.
+    pub const EVENTS_ENABLED: &str = "event.notification.enabled";
+    /// Where normalized events are POSTed.
+    pub const CALLBACK_URL: &str = "event.notification.callback.url";
+    /// Optional key of `Elements-Webhook-Signature`.
+    pub const SIGNATURE_KEY: &str = "event.notification.signature.key";
+    /// Box V2 primary signature key.
+    pub const BOX_PRIMARY_KEY: &str = "box.webhook.primary.key";
+    /// Box V2 secondary signature key.
+    pub const BOX_SECONDARY_KEY: &str = "box.webhook.secondary.key";
+    /// Token a Box V1 callback URL must carry.
+    pub const BOX_V1_TOKEN: &str = "box.webhook.v1.token";
+}
+
+/// A validated instance, ready for ingest and delivery.
+#[derive(Debug, Clone)]
+pub struct Instance {
+    /// Positive id, as Cloud Elements instance ids.
+    pub id: i64,
+    /// `message.instanceName`.
+    pub name: String,
+    /// `message.instanceTags`.
+    pub tags: Vec<String>,
+    /// `message.accountId`, when set.
+    pub account_id: Option<i64>,
+    /// `message.companyId`, when set.
+    pub company_id: Option<i64>,
+    /// `message.userId`, when set.
+    pub user_id: Option<i64>,
+    /// Whether events are delivered; when false, Box deliveries answer `ignored`.
+    pub events_enabled: bool,
+    /// The consumer's callback (required when events are enabled).
+    pub callback_url: Option<Url>,
+    /// Key of `Elements-Webhook-Signature`.
+    pub signature_key: Option<Secret>,
+    /// Box V2 primary key.
+    pub box_primary_key: Option<Secret>,
+    /// Box V2 secondary key.
+    pub box_secondary_key: Option<Secret>,
+    /// Box V1 URL token.
+    pub v1_token: Option<Secret>,
+}
+
+/// (key, reason) of the first invalid value.
+type KeyError = (String, String);
+
+fn conf_key(key: &str) -> String {
+    format!("configuration.\"{key}\"")
+}
+
+impl Instance {
+    /// Validates one `[[instances]]` entry.
+    pub fn from_config(c: &InstanceConfig) -> Result<Self, KeyError> {
+        if c.id <= 0 {
+            return Err(("id".into(), "must be a positive integer".into()));
+        }
+        if c.element != "box" {
+            return Err(("element".into(), "only \"box\" is supported".into()));
+        }
+        let get_str = |key: &str| -> Result<Option<String>, KeyError> {
+            match c.configuration.get(key) {
+                None | Some(serde_json::Value::Null) => Ok(None),
+                Some(serde_json::Value::String(s)) if s.is_empty() => Ok(None),
+                Some(serde_json::Value::String(s)) => Ok(Some(s.clone())),
+                Some(_) => Err((conf_key(key), "must be a string".into())),
+            }
+        };
+        let events_enabled = match c.configuration.get(keys::EVENTS_ENABLED) {
+            None | Some(serde_json::Value::Null) => false,
+            Some(serde_json::Value::Bool(b)) => *b,
+            Some(serde_json::Value::String(s)) if s.eq_ignore_ascii_case("true") => true,
+            Some(serde_json::Value::String(s)) if s.eq_ignore_ascii_case("false") => false,
+            Some(_) => {
+                return Err((
+                    conf_key(keys::EVENTS_ENABLED),
+                    "must be true or false".into(),
+                ))
+            }
+        };
+        let callback_url = get_str(keys::CALLBACK_URL)?
+            .map(|s| parse_callback_url(&s).map_err(|r| (conf_key(keys::CALLBACK_URL), r)))
+            .transpose()?;
+        if events_enabled && callback_url.is_none() {
+            return Err((
+                conf_key(keys::CALLBACK_URL),
+                "required when event.notification.enabled is true".into(),
+            ));
+        }
+        Ok(Self {
+            id: c.id,
+            name: c.name.clone(),
+            tags: c.tags.clone(),
+            account_id: c.account_id,
+            company_id: c.company_id,
+            user_id: c.user_id,
+            events_enabled,
+            callback_url,
+            signature_key: get_str(keys::SIGNATURE_KEY)?.map(Secret::new),
+            box_primary_key: get_str(keys::BOX_PRIMARY_KEY)?.map(Secret::new),
+            box_secondary_key: get_str(keys::BOX_SECONDARY_KEY)?.map(Secret::new),
+            v1_token: get_str(keys::BOX_V1_TOKEN)?.map(Secret::new),
+        })
+    }
+}
+
+/// An absolute `http` or `https` URL with a host.
+pub fn parse_callback_url(s: &str) -> Result<Url, String> {
+    let url = Url::parse(s).map_err(|e| format!("not a valid URL ({e})"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err("scheme must be http or https".into());
+    }
+    if url.host().is_none() {
+        return Err("URL has no host".into());
+    }
+    Ok(url)
+}
+
+/// The instances the relay knows, by id. Shared read-only between ingest and delivery.
+#[derive(Debug, Clone, Default)]
+pub struct Instances(Arc<HashMap<i64, Arc<Instance>>>);
+
+impl Instances {
+    /// Indexes a list of instances.
+    pub fn new(list: Vec<Instance>) -> Self {
+        Self(Arc::new(
+            list.into_iter().map(|i| (i.id, Arc::new(i))).collect(),
+        ))
+    }
+
+    /// The instance with this id.
+    pub fn get(&self, id: i64) -> Option<Arc<Instance>> {
+        self.0.get(&id).cloned()
+    }
+}

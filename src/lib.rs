@@ -1,0 +1,26 @@
+//! webhook-relay: Box webhooks in, Cloud Elements-style events out, nothing lost.
+//!
+//! 1. [`http`] takes a Box delivery as raw bytes at `/webhooks/box/{instance}`;
+//! 2. [`box_webhook`] verifies its signature and freshness, then parses it;
+//! 3. [`event`] normalizes it into the Cloud Elements notification body, rendered once;
+//! 4. [`store`] commits it durably through a group-commit writer, and only then does Box get 2xx;
+//! 5. [`delivery`] POSTs it, signed, to the instance's callback, retrying with backoff.
+//!
+//! [`config`] and [`instance`] describe what the relay serves; [`app`] wires it together;
+//! [`cli`] holds the helper commands (`box-sign`, `receive`); [`telemetry`] sets up logs.
+#![forbid(unsafe_code)]
+
+pub mod app;
+pub mod box_webhook;
+pub mod cli;
+pub mod config;
+pub mod delivery;
+pub mod event;
+pub mod http;
+pub mod instance;
+pub mod secret;
+pub mod store;
+pub mod telemetry;
+
+pub use app::Application;
+pub use config::Config;

@@ -1,0 +1,153 @@
+//! The `webhook-relay` binary: parse the command line, load the configuration, run.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use tokio_util::sync::CancellationToken;
+
+use webhook_relay::config::{Config, Env};
+use webhook_relay::instance::Instance;
+use webhook_relay::secret::Secret;
+use webhook_relay::{cli, telemetry, Application};
+
+/// Relays Box webhooks to applications as Cloud Elements-style events.
+#[derive(Parser)]
+#[command(name = "webhook-relay", version)]
+struct Args {
+    /// Configuration file (else $RELAY_CONFIG, else config/default.toml if present).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the relay (the default).
+    Serve,
+    /// Load and validate the configuration, print it with secrets redacted.
+    CheckConfig,
+    /// Print the Box V2 headers for a body, to test a deployment with curl.
+    BoxSign {
+        /// The primary signature key.
+        #[arg(long)]
+        key: String,
+        /// Also sign with this secondary key.
+        #[arg(long)]
+        secondary_key: Option<String>,
+        /// The box-delivery-timestamp to sign (default: now).
+        #[arg(long)]
+        timestamp: Option<String>,
+        /// The body file, or - for standard input.
+        #[arg(default_value = "-")]
+        file: String,
+    },
+    /// A small callback receiver that prints each event and checks its signature.
+    Receive {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:9000")]
+        listen: String,
+        /// The instance's event.notification.signature.key, to verify signatures.
+        #[arg(long)]
+        signature_key: Option<String>,
+    },
+}
+
+fn config_path(flag: Option<PathBuf>, env: &Env) -> Option<PathBuf> {
+    flag.or_else(|| env.get("RELAY_CONFIG").map(PathBuf::from))
+        .or_else(|| {
+            let default = Path::new("config/default.toml");
+            default.exists().then(|| default.to_path_buf())
+        })
+}
+
+fn load(flag: Option<PathBuf>) -> Result<(Config, Vec<Instance>)> {
+    let env: Env = std::env::vars().collect();
+    let path = config_path(flag, &env);
+    Config::load(path.as_deref(), &env).with_context(|| match &path {
+        Some(p) => format!("invalid configuration ({})", p.display()),
+        None => "invalid configuration (built-in defaults and environment)".to_string(),
+    })
+}
+
+fn shutdown_on_signal() -> CancellationToken {
+    let token = CancellationToken::new();
+    let t = token.clone();
+    tokio::spawn(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        {
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                    .expect("SIGTERM handler");
+            tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+        }
+        #[cfg(not(unix))]
+        let _ = ctrl_c.await;
+        tracing::info!("signal received, shutting down");
+        t.cancel();
+    });
+    token
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let args = Args::parse();
+    match args.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let (config, instances) = load(args.config)?;
+            telemetry::init(&config.log);
+            let app = Application::build(config, instances).await?;
+            app.run_until_stopped(shutdown_on_signal()).await?;
+        }
+        Command::CheckConfig => {
+            let (config, instances) = load(args.config)?;
+            println!("{}", serde_json::to_string_pretty(&config.redacted())?);
+            eprintln!("configuration is valid: {} instance(s)", instances.len());
+        }
+        Command::BoxSign {
+            key,
+            secondary_key,
+            timestamp,
+            file,
+        } => {
+            let mut body = Vec::new();
+            if file == "-" {
+                std::io::stdin().read_to_end(&mut body)?;
+            } else {
+                body = std::fs::read(&file).with_context(|| format!("cannot read {file}"))?;
+            }
+            if key.is_empty() {
+                bail!("--key must not be empty");
+            }
+            print!(
+                "{}",
+                cli::box_sign::header_lines(
+                    &body,
+                    &key,
+                    secondary_key.as_deref(),
+                    timestamp.as_deref()
+                )
+            );
+        }
+        Command::Receive {
+            listen,
+            signature_key,
+        } => {
+            telemetry::init(&Default::default());
+            let listener = tokio::net::TcpListener::bind(&listen)
+                .await
+                .with_context(|| format!("cannot listen on {listen}"))?;
+            println!("receiving events on http://{}", listener.local_addr()?);
+            cli::receive::run(
+                listener,
+                signature_key.map(Secret::new),
+                shutdown_on_signal(),
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,108 @@
+//! Group commit: concurrent ingest requests share one transaction. Each request waits for the
+//! commit of the batch it joined, so a 2xx always means "on disk". While one batch commits,
+//! the next one gathers, so batches grow with load and the fsync cost is shared.
+
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::{now_ms, Inserted, NewEvent, Store, StoreError};
+use crate::delivery::{Intake, Job};
+use crate::event::NormalizedEvent;
+
+/// Most events in one transaction.
+const MAX_BATCH: usize = 512;
+
+struct Request {
+    instance_id: i64,
+    event: NormalizedEvent,
+    reply: oneshot::Sender<Result<Inserted, StoreError>>,
+}
+
+/// Handle to the writer task; cheap to clone.
+#[derive(Clone)]
+pub struct BatchWriter {
+    tx: mpsc::Sender<Request>,
+}
+
+impl BatchWriter {
+    /// Starts the writer task. It ends when every handle is dropped and the queue is empty,
+    /// so accepted requests are always committed before shutdown completes.
+    pub fn spawn(store: Arc<dyn Store>, intake: Intake) -> (Self, tokio::task::JoinHandle<()>) {
+        let (tx, rx) = mpsc::channel(MAX_BATCH * 8);
+        let task = tokio::spawn(run(store, intake, rx));
+        (Self { tx }, task)
+    }
+
+    /// Stores an event; returns once its batch has committed (or failed).
+    pub async fn submit(
+        &self,
+        instance_id: i64,
+        event: NormalizedEvent,
+    ) -> Result<Inserted, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send(Request {
+                instance_id,
+                event,
+                reply,
+            })
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        answer.await.map_err(|_| StoreError::Closed)?
+    }
+}
+
+async fn run(store: Arc<dyn Store>, intake: Intake, mut rx: mpsc::Receiver<Request>) {
+    let mut batch: Vec<Request> = Vec::with_capacity(MAX_BATCH);
+    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        commit(&*store, &intake, &mut batch).await;
+    }
+}
+
+#[tracing::instrument(skip_all, fields(batch = batch.len()))]
+async fn commit(store: &dyn Store, intake: &Intake, batch: &mut Vec<Request>) {
+    let received = now_ms();
+    // Events the delivery workers can take now are stored already leased to this process
+    // and handed over from memory; the rest wait in the store for the poller.
+    let rows: Vec<NewEvent> = batch
+        .iter()
+        .map(|r| NewEvent {
+            event_id: r.event.event_id.clone(),
+            instance_id: r.instance_id,
+            box_event_id: r.event.box_event_id.clone(),
+            body: r.event.body.clone(),
+            received_at_ms: received,
+            lease: intake.try_hold().then(|| intake.lease()),
+        })
+        .collect();
+    let held = rows.iter().filter(|r| r.lease.is_some()).count();
+    match store.insert_batch(&rows).await {
+        Ok(results) => {
+            for ((req, row), result) in batch.drain(..).zip(rows).zip(results) {
+                if row.lease.is_some() {
+                    if result == Inserted::New {
+                        intake.send(Job {
+                            event_id: row.event_id,
+                            instance_id: row.instance_id,
+                            body: row.body,
+                            attempts: 0,
+                        });
+                    } else {
+                        intake.unhold(1);
+                    }
+                }
+                let _ = req.reply.send(Ok(result));
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "group commit failed");
+            intake.unhold(held);
+            for req in batch.drain(..) {
+                let _ = req
+                    .reply
+                    .send(Err(StoreError::Unavailable("commit failed".into())));
+            }
+        }
+    }
+}

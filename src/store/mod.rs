@@ -1,0 +1,264 @@
+//! Stage three: durable storage behind one trait ([`Store`]), with the embedded SQLite
+//! engine ([`sqlite`]) and the group-commit writer every ingest goes through ([`batch`]).
+
+pub mod batch;
+pub mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+
+/// Storage failed; ingest answers 503 and Box retries.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database could not be reached or refused the operation.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+    /// The store was shut down.
+    #[error("storage is shutting down")]
+    Closed,
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        StoreError::Unavailable(e.to_string())
+    }
+}
+
+/// A storage URL, checked at configuration time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreUrl {
+    /// `sqlite://path` (relative to the working directory) or `sqlite:///abs/path`.
+    Sqlite(String),
+}
+
+impl StoreUrl {
+    /// Recognizes the engines this build supports.
+    pub fn parse(url: &str) -> Result<Self, String> {
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            let path = path.split('?').next().unwrap_or("");
+            if path.is_empty() {
+                return Err("sqlite:// URL has no file path".into());
+            }
+            return Ok(StoreUrl::Sqlite(path.to_string()));
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Err("the PostgreSQL engine is not available in this version".into());
+        }
+        Err("must start with sqlite://".into())
+    }
+}
+
+/// Status of a stored event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Waiting for its first or next attempt.
+    Pending,
+    /// Claimed by a delivery worker (under a lease).
+    Delivering,
+    /// A 2xx was received.
+    Delivered,
+    /// Gave up (410, or `max_attempts` reached); kept and replayable.
+    Failed,
+}
+
+impl Status {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pending => "pending",
+            Status::Delivering => "delivering",
+            Status::Delivered => "delivered",
+            Status::Failed => "failed",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "pending" => Status::Pending,
+            "delivering" => Status::Delivering,
+            "delivered" => Status::Delivered,
+            "failed" => Status::Failed,
+            _ => return None,
+        })
+    }
+}
+
+/// An event to insert.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    /// Deterministic `eventId`.
+    pub event_id: String,
+    /// Owning instance.
+    pub instance_id: i64,
+    /// Box event id, unique per instance.
+    pub box_event_id: String,
+    /// The rendered body, sent as-is on every attempt.
+    pub body: Bytes,
+    /// Receipt time, unix milliseconds.
+    pub received_at_ms: i64,
+    /// When set, the event is stored already claimed by this process until then, so that it
+    /// can be delivered at once from memory.
+    pub lease: Option<Lease>,
+}
+
+/// A claim on an event.
+#[derive(Debug, Clone)]
+pub struct Lease {
+    /// Who holds it (one id per process).
+    pub owner: Arc<str>,
+    /// Unix milliseconds after which others may take it.
+    pub until_ms: i64,
+}
+
+/// Result of inserting one event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inserted {
+    /// Stored now.
+    New,
+    /// This instance already had this Box event id; nothing changed.
+    Duplicate,
+}
+
+/// An event claimed for delivery.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    /// `eventId`.
+    pub event_id: String,
+    /// Owning instance.
+    pub instance_id: i64,
+    /// Body bytes to send.
+    pub body: Bytes,
+    /// Attempts already made.
+    pub attempts: u32,
+}
+
+/// What one delivery attempt produced, to record.
+#[derive(Debug, Clone)]
+pub struct AttemptRecord {
+    /// `eventId`.
+    pub event_id: String,
+    /// 1 for the first try.
+    pub attempt: u32,
+    /// Unix milliseconds when it started.
+    pub at_ms: i64,
+    /// HTTP status, when one was received.
+    pub status_code: Option<u16>,
+    /// Transport error or refusal, when there was no status.
+    pub error: Option<String>,
+    /// Wall time of the attempt.
+    pub duration_ms: i64,
+}
+
+/// Where the event goes after an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NextState {
+    /// Done.
+    Delivered,
+    /// Try again at this unix millisecond.
+    RetryAt(i64),
+    /// Give up; kept as `failed`.
+    Failed,
+}
+
+/// A stored event, for inspection.
+#[derive(Debug, Clone)]
+pub struct StoredEvent {
+    /// `eventId`.
+    pub event_id: String,
+    /// Owning instance.
+    pub instance_id: i64,
+    /// Box event id.
+    pub box_event_id: String,
+    /// Current status.
+    pub status: Status,
+    /// Attempts made.
+    pub attempts: u32,
+    /// The stored body.
+    pub body: Bytes,
+    /// Last error or status, if any.
+    pub last_error: Option<String>,
+}
+
+/// Counts of events by status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StatusCounts {
+    /// `pending`
+    pub pending: u64,
+    /// `delivering`
+    pub delivering: u64,
+    /// `delivered`
+    pub delivered: u64,
+    /// `failed`
+    pub failed: u64,
+}
+
+/// The storage every engine implements. Implementations must make `insert_batch` atomic and
+/// durable before returning.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Inserts events in one transaction; (instance, Box id) pairs already present are
+    /// reported as [`Inserted::Duplicate`] and left unchanged.
+    async fn insert_batch(&self, events: &[NewEvent]) -> Result<Vec<Inserted>, StoreError>;
+
+    /// Claims up to `limit` events that are due (pending with `next_attempt_at <= now`, or
+    /// delivering under an expired lease), leasing them to `lease.owner`.
+    async fn claim_due(
+        &self,
+        now_ms: i64,
+        lease: &Lease,
+        limit: u32,
+    ) -> Result<Vec<Claimed>, StoreError>;
+
+    /// Earliest `next_attempt_at` among pending events, or lease expiry among events leased
+    /// to owners other than `owner`.
+    async fn next_due_ms(&self, owner: &str) -> Result<Option<i64>, StoreError>;
+
+    /// Records one attempt and moves the event to `next`, releasing its lease.
+    async fn record_attempt(
+        &self,
+        attempt: &AttemptRecord,
+        next: NextState,
+    ) -> Result<(), StoreError>;
+
+    /// Puts events this owner holds back to `pending`, due at `due_ms`, without counting an
+    /// attempt (shutdown, or a deferral to let other instances through).
+    async fn release(
+        &self,
+        owner: &str,
+        event_ids: &[String],
+        due_ms: i64,
+    ) -> Result<(), StoreError>;
+
+    /// Releases every lease this owner holds (shutdown).
+    async fn release_all(&self, owner: &str) -> Result<u64, StoreError>;
+
+    /// Reads one event.
+    async fn get_event(&self, event_id: &str) -> Result<Option<StoredEvent>, StoreError>;
+
+    /// Counts events by status.
+    async fn status_counts(&self) -> Result<StatusCounts, StoreError>;
+
+    /// Deletes delivered events delivered before `before_ms`; returns how many.
+    async fn prune_delivered(&self, before_ms: i64) -> Result<u64, StoreError>;
+
+    /// Cheap reachability check for `/readyz`.
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Closes connections.
+    async fn close(&self);
+}
+
+/// Opens the engine a URL names and runs its migrations.
+pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    match StoreUrl::parse(url).map_err(StoreError::Unavailable)? {
+        StoreUrl::Sqlite(path) => Ok(Arc::new(sqlite::SqliteStore::open(&path).await?)),
+    }
+}
+
+/// Milliseconds since the Unix epoch, the store's clock.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}

@@ -1,0 +1,306 @@
+//! The embedded engine: one SQLite file in WAL mode with `synchronous=FULL`, so a commit is
+//! on disk before ingest answers. Writes go through one connection; reads through a small pool.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+
+use super::{
+    AttemptRecord, Claimed, Inserted, Lease, NewEvent, NextState, Status, StatusCounts, Store,
+    StoreError, StoredEvent,
+};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations/sqlite");
+
+/// SQLite-backed [`Store`].
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    writer: SqlitePool,
+    reader: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file, migrates it, and releases leases left
+    /// by a previous run: one process owns the file, so anything it had claimed is pending.
+    pub async fn open(path: &str) -> Result<Self, StoreError> {
+        if let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StoreError::Unavailable(format!("cannot create {}: {e}", dir.display()))
+            })?;
+        }
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options.clone())
+            .await?;
+        MIGRATOR
+            .run(&writer)
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("migration failed: {e}")))?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(2)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options.read_only(true))
+            .await?;
+        let released = sqlx::query(
+            "UPDATE events SET status = 'pending', lease_owner = NULL, lease_until = NULL \
+             WHERE status = 'delivering'",
+        )
+        .execute(&writer)
+        .await?
+        .rows_affected();
+        if released > 0 {
+            tracing::info!(released, "released leases left by the previous run");
+        }
+        Ok(Self { writer, reader })
+    }
+}
+
+fn claimed(row: &sqlx::sqlite::SqliteRow) -> Claimed {
+    Claimed {
+        event_id: row.get("event_id"),
+        instance_id: row.get("instance_id"),
+        body: Bytes::from(row.get::<Vec<u8>, _>("body")),
+        attempts: row.get::<i64, _>("attempts") as u32,
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn insert_batch(&self, events: &[NewEvent]) -> Result<Vec<Inserted>, StoreError> {
+        let mut tx = self.writer.begin().await?;
+        let mut out = Vec::with_capacity(events.len());
+        for e in events {
+            let (status, owner, until) = match &e.lease {
+                Some(l) => ("delivering", Some(&*l.owner), Some(l.until_ms)),
+                None => ("pending", None, None),
+            };
+            let done = sqlx::query(
+                "INSERT INTO events (event_id, instance_id, box_event_id, body, status, \
+                 next_attempt_at, lease_owner, lease_until, received_at) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            )
+            .bind(&e.event_id)
+            .bind(e.instance_id)
+            .bind(&e.box_event_id)
+            .bind(&e.body[..])
+            .bind(status)
+            .bind(e.received_at_ms)
+            .bind(owner)
+            .bind(until)
+            .bind(e.received_at_ms)
+            .execute(&mut *tx)
+            .await?;
+            out.push(if done.rows_affected() == 1 {
+                Inserted::New
+            } else {
+                Inserted::Duplicate
+            });
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    async fn claim_due(
+        &self,
+        now_ms: i64,
+        lease: &Lease,
+        limit: u32,
+    ) -> Result<Vec<Claimed>, StoreError> {
+        let mut tx = self.writer.begin().await?;
+        let mut rows = sqlx::query(
+            "UPDATE events SET status = 'delivering', lease_owner = ?1, lease_until = ?2 \
+             WHERE event_id IN (SELECT event_id FROM events WHERE status = 'pending' \
+               AND next_attempt_at <= ?3 ORDER BY next_attempt_at LIMIT ?4) \
+             RETURNING event_id, instance_id, body, attempts",
+        )
+        .bind(&*lease.owner)
+        .bind(lease.until_ms)
+        .bind(now_ms)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *tx)
+        .await?;
+        let room = i64::from(limit) - rows.len() as i64;
+        if room > 0 {
+            rows.extend(
+                sqlx::query(
+                    "UPDATE events SET lease_owner = ?1, lease_until = ?2 \
+                     WHERE event_id IN (SELECT event_id FROM events WHERE status = 'delivering' \
+                       AND lease_until < ?3 AND lease_owner IS NOT ?1 LIMIT ?4) \
+                     RETURNING event_id, instance_id, body, attempts",
+                )
+                .bind(&*lease.owner)
+                .bind(lease.until_ms)
+                .bind(now_ms)
+                .bind(room)
+                .fetch_all(&mut *tx)
+                .await?,
+            );
+        }
+        tx.commit().await?;
+        Ok(rows.iter().map(claimed).collect())
+    }
+
+    async fn next_due_ms(&self, owner: &str) -> Result<Option<i64>, StoreError> {
+        let row = sqlx::query(
+            "SELECT MIN(t) AS due FROM ( \
+               SELECT MIN(next_attempt_at) AS t FROM events WHERE status = 'pending' \
+               UNION ALL \
+               SELECT MIN(lease_until) AS t FROM events WHERE status = 'delivering' \
+                 AND lease_owner IS NOT ?)",
+        )
+        .bind(owner)
+        .fetch_one(&self.reader)
+        .await?;
+        Ok(row.get::<Option<i64>, _>("due"))
+    }
+
+    async fn record_attempt(
+        &self,
+        a: &AttemptRecord,
+        next: NextState,
+    ) -> Result<(), StoreError> {
+        let (status, next_at, finished) = match next {
+            NextState::Delivered => (Status::Delivered, a.at_ms, Some(super::now_ms())),
+            NextState::RetryAt(t) => (Status::Pending, t, None),
+            NextState::Failed => (Status::Failed, a.at_ms, Some(super::now_ms())),
+        };
+        let last_error = match (&a.error, a.status_code) {
+            (Some(e), _) => Some(e.clone()),
+            (None, Some(code)) if !(200..300).contains(&code) => Some(format!("HTTP {code}")),
+            _ => None,
+        };
+        let mut tx = self.writer.begin().await?;
+        sqlx::query(
+            "INSERT INTO attempts (event_id, attempt, at, status_code, error, duration_ms) \
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&a.event_id)
+        .bind(i64::from(a.attempt))
+        .bind(a.at_ms)
+        .bind(a.status_code.map(i64::from))
+        .bind(&a.error)
+        .bind(a.duration_ms)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE events SET status = ?, attempts = ?, next_attempt_at = ?, lease_owner = NULL, \
+             lease_until = NULL, last_error = ?, finished_at = ? \
+             WHERE event_id = ? AND status != 'delivered'",
+        )
+        .bind(status.as_str())
+        .bind(i64::from(a.attempt))
+        .bind(next_at)
+        .bind(last_error)
+        .bind(finished)
+        .bind(&a.event_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn release(
+        &self,
+        owner: &str,
+        event_ids: &[String],
+        due_ms: i64,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.writer.begin().await?;
+        for id in event_ids {
+            sqlx::query(
+                "UPDATE events SET status = 'pending', lease_owner = NULL, lease_until = NULL, \
+                 next_attempt_at = ? WHERE event_id = ? AND status = 'delivering' \
+                 AND lease_owner = ?",
+            )
+            .bind(due_ms)
+            .bind(id)
+            .bind(owner)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn release_all(&self, owner: &str) -> Result<u64, StoreError> {
+        Ok(sqlx::query(
+            "UPDATE events SET status = 'pending', lease_owner = NULL, lease_until = NULL \
+             WHERE status = 'delivering' AND lease_owner = ?",
+        )
+        .bind(owner)
+        .execute(&self.writer)
+        .await?
+        .rows_affected())
+    }
+
+    async fn get_event(&self, event_id: &str) -> Result<Option<StoredEvent>, StoreError> {
+        let row = sqlx::query(
+            "SELECT event_id, instance_id, box_event_id, status, attempts, body, last_error \
+             FROM events WHERE event_id = ?",
+        )
+        .bind(event_id)
+        .fetch_optional(&self.reader)
+        .await?;
+        Ok(row.map(|r| StoredEvent {
+            event_id: r.get("event_id"),
+            instance_id: r.get("instance_id"),
+            box_event_id: r.get("box_event_id"),
+            status: Status::parse(r.get::<&str, _>("status")).unwrap_or(Status::Pending),
+            attempts: r.get::<i64, _>("attempts") as u32,
+            body: Bytes::from(r.get::<Vec<u8>, _>("body")),
+            last_error: r.get("last_error"),
+        }))
+    }
+
+    async fn status_counts(&self) -> Result<StatusCounts, StoreError> {
+        let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM events GROUP BY status")
+            .fetch_all(&self.reader)
+            .await?;
+        let mut c = StatusCounts::default();
+        for r in rows {
+            let n = r.get::<i64, _>("n") as u64;
+            match Status::parse(r.get::<&str, _>("status")) {
+                Some(Status::Pending) => c.pending = n,
+                Some(Status::Delivering) => c.delivering = n,
+                Some(Status::Delivered) => c.delivered = n,
+                Some(Status::Failed) => c.failed = n,
+                None => {}
+            }
+        }
+        Ok(c)
+    }
+
+    async fn prune_delivered(&self, before_ms: i64) -> Result<u64, StoreError> {
+        Ok(sqlx::query(
+            "DELETE FROM events WHERE event_id IN (SELECT event_id FROM events \
+             WHERE status = 'delivered' AND finished_at < ? LIMIT 10000)",
+        )
+        .bind(before_ms)
+        .execute(&self.writer)
+        .await?
+        .rows_affected())
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.reader).await?;
+        Ok(())
+    }
+
+    async fn close(&self) {
+        self.writer.close().await;
+        self.reader.close().await;
+    }
+}
