@@ -142,7 +142,10 @@ impl Application {
             sender: Arc::from(config.events.sender.as_str()),
             shutdown: shutdown.clone(),
         };
-        let app = router(state, Duration::from_millis(config.server.request_timeout_ms));
+        let app = router(
+            state,
+            Duration::from_millis(config.server.request_timeout_ms),
+        );
         tracing::info!(addr = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), "relay listening");
 
         let grace = Duration::from_millis(config.server.shutdown_grace_ms);

@@ -259,12 +259,13 @@ impl Config {
     /// Loads defaults, then `file` (if any), then `RELAY__…` variables of `env`, expands
     /// `${NAME}` and validates. Returns the configuration and the instances it defines.
     pub fn load(file: Option<&Path>, env: &Env) -> Result<(Config, Vec<Instance>), ConfigError> {
-        let text = match file {
-            Some(path) => Some(std::fs::read_to_string(path).map_err(|e| {
-                ConfigError::Load(format!("cannot read {}: {e}", path.display()))
-            })?),
-            None => None,
-        };
+        let text =
+            match file {
+                Some(path) => Some(std::fs::read_to_string(path).map_err(|e| {
+                    ConfigError::Load(format!("cannot read {}: {e}", path.display()))
+                })?),
+                None => None,
+            };
         Self::from_layers(text.as_deref(), env)
     }
 
@@ -354,7 +355,10 @@ impl Config {
         let d = &self.delivery;
         for (key, value) in [
             ("delivery.concurrency", d.concurrency as u64),
-            ("delivery.per_instance_concurrency", d.per_instance_concurrency as u64),
+            (
+                "delivery.per_instance_concurrency",
+                d.per_instance_concurrency as u64,
+            ),
             ("delivery.timeout_ms", d.timeout_ms),
             ("delivery.max_attempts", u64::from(d.max_attempts)),
             ("delivery.backoff_base_ms", d.backoff_base_ms),
@@ -392,9 +396,8 @@ impl Config {
                 ));
             }
             instances.push(
-                Instance::from_config(inst).map_err(|(key, reason)| {
-                    invalid(format!("instances[{i}].{key}"), reason)
-                })?,
+                Instance::from_config(inst)
+                    .map_err(|(key, reason)| invalid(format!("instances[{i}].{key}"), reason))?,
             );
         }
         Ok(instances)
@@ -405,7 +408,9 @@ impl Config {
         let mut value = serde_json::to_value(self).unwrap_or_default();
         if let Some(list) = value.get_mut("instances").and_then(|v| v.as_array_mut()) {
             for inst in list {
-                if let Some(conf) = inst.get_mut("configuration").and_then(|v| v.as_object_mut())
+                if let Some(conf) = inst
+                    .get_mut("configuration")
+                    .and_then(|v| v.as_object_mut())
                 {
                     for (key, v) in conf.iter_mut() {
                         if is_secret_key(key) && !v.is_null() {
@@ -449,9 +454,9 @@ fn expand_string(value: &mut String, key: &str, env: &Env) -> Result<(), ConfigE
         if name.is_empty() {
             return Err(invalid(key, "empty ${} reference"));
         }
-        let v = env.get(name).ok_or_else(|| {
-            invalid(key, format!("environment variable {name} is not set"))
-        })?;
+        let v = env
+            .get(name)
+            .ok_or_else(|| invalid(key, format!("environment variable {name} is not set")))?;
         out.push_str(v);
         rest = &after[end + 1..];
     }
@@ -497,8 +502,7 @@ name = "Acme"
             ("RELAY__DELIVERY__ALLOW_PRIVATE_DESTINATIONS", "true"),
             ("RELAY__DELIVERY__TIMEOUT_MS", "1234"),
         ]);
-        let (cfg, _) =
-            Config::from_toml("[server]\nlisten = \"127.0.0.1:1\"\n", &e).unwrap();
+        let (cfg, _) = Config::from_toml("[server]\nlisten = \"127.0.0.1:1\"\n", &e).unwrap();
         assert_eq!(cfg.server.listen, "127.0.0.1:9999");
         assert!(cfg.delivery.allow_private_destinations);
         assert_eq!(cfg.delivery.timeout_ms, 1234);
@@ -507,12 +511,17 @@ name = "Acme"
     #[test]
     fn dollar_names_are_read_from_the_environment() {
         let (_, instances) = Config::from_toml(INSTANCE, &env(&[("PRIMARY", "k1")])).unwrap();
-        assert_eq!(instances[0].box_primary_key.as_ref().unwrap().expose(), "k1");
+        assert_eq!(
+            instances[0].box_primary_key.as_ref().unwrap().expose(),
+            "k1"
+        );
     }
 
     #[test]
     fn a_missing_dollar_name_is_an_error_naming_the_key() {
-        let err = Config::from_toml(INSTANCE, &Env::new()).unwrap_err().to_string();
+        let err = Config::from_toml(INSTANCE, &Env::new())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("box.webhook.primary.key"), "{err}");
         assert!(err.contains("PRIMARY"), "{err}");
     }
@@ -538,7 +547,9 @@ name = "Acme"
             ("[storage]\nurl = \"mysql://x\"\n", "storage.url"),
             ("[log]\nformat = \"xml\"\n", "log.format"),
         ] {
-            let err = Config::from_toml(toml, &Env::new()).unwrap_err().to_string();
+            let err = Config::from_toml(toml, &Env::new())
+                .unwrap_err()
+                .to_string();
             assert!(err.contains(key), "{toml}: {err}");
         }
     }

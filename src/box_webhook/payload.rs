@@ -173,7 +173,15 @@ mod tests {
 
     #[test]
     fn non_objects_and_broken_json_are_malformed() {
-        for body in ["", "[]", "\"x\"", "{", "{\"trigger\":\"FILE.UPLOADED\"} x", "{}", "{\"trigger\":5}"] {
+        for body in [
+            "",
+            "[]",
+            "\"x\"",
+            "{",
+            "{\"trigger\":\"FILE.UPLOADED\"} x",
+            "{}",
+            "{\"trigger\":5}",
+        ] {
             assert!(v2(body).is_err(), "{body:?}");
         }
         assert!(parse_v2(Verified::by_token(b"{\"trigger\":\"\xff\"}")).is_err());

@@ -269,7 +269,11 @@ mod tests {
     #[test]
     fn vector_a_both_keys_are_valid() {
         assert_eq!(
-            check(&a_headers(), Some("SamplePrimaryKey"), Some("SampleSecondaryKey")),
+            check(
+                &a_headers(),
+                Some("SamplePrimaryKey"),
+                Some("SampleSecondaryKey")
+            ),
             Ok(())
         );
     }
@@ -377,9 +381,21 @@ mod tests {
             secondary: None,
         };
         let sent = DateTime::parse_from_rfc3339(A_TS).unwrap().to_utc();
-        let ok = verify(A_BODY, &a_headers(), keys, fresh(), sent + Duration::seconds(600));
+        let ok = verify(
+            A_BODY,
+            &a_headers(),
+            keys,
+            fresh(),
+            sent + Duration::seconds(600),
+        );
         assert!(ok.is_ok());
-        let late = verify(A_BODY, &a_headers(), keys, fresh(), sent + Duration::seconds(601));
+        let late = verify(
+            A_BODY,
+            &a_headers(),
+            keys,
+            fresh(),
+            sent + Duration::seconds(601),
+        );
         assert_eq!(late.unwrap_err(), VerifyError::Stale);
     }
 
@@ -391,9 +407,21 @@ mod tests {
             secondary: None,
         };
         let sent = DateTime::parse_from_rfc3339(A_TS).unwrap().to_utc();
-        let ok = verify(A_BODY, &a_headers(), keys, fresh(), sent - Duration::seconds(60));
+        let ok = verify(
+            A_BODY,
+            &a_headers(),
+            keys,
+            fresh(),
+            sent - Duration::seconds(60),
+        );
         assert!(ok.is_ok());
-        let early = verify(A_BODY, &a_headers(), keys, fresh(), sent - Duration::seconds(61));
+        let early = verify(
+            A_BODY,
+            &a_headers(),
+            keys,
+            fresh(),
+            sent - Duration::seconds(61),
+        );
         assert_eq!(early.unwrap_err(), VerifyError::Future);
     }
 

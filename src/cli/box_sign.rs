@@ -22,7 +22,10 @@ pub fn header_lines(
         sign(primary_key, body, &ts),
     );
     if let Some(key) = secondary_key {
-        out.push_str(&format!("box-signature-secondary: {}\n", sign(key, body, &ts)));
+        out.push_str(&format!(
+            "box-signature-secondary: {}\n",
+            sign(key, body, &ts)
+        ));
     }
     out.push_str("content-type: application/json\n");
     out
@@ -41,8 +44,11 @@ mod tests {
             Some("SampleSecondaryKey"),
             Some("2020-01-01T00:00:00-07:00"),
         );
-        assert!(lines.contains("box-signature-primary: 6TfeAW3A1PASkgboxxA5yqHNKOwFyMWuEXny/FPD5hI=\n"));
-        assert!(lines.contains("box-signature-secondary: v+1CD1Jdo3muIcbpv5lxxgPglOqMfsNHPV899xWYydo=\n"));
+        assert!(
+            lines.contains("box-signature-primary: 6TfeAW3A1PASkgboxxA5yqHNKOwFyMWuEXny/FPD5hI=\n")
+        );
+        assert!(lines
+            .contains("box-signature-secondary: v+1CD1Jdo3muIcbpv5lxxgPglOqMfsNHPV899xWYydo=\n"));
         assert!(lines.contains("box-delivery-timestamp: 2020-01-01T00:00:00-07:00\n"));
     }
 }

@@ -166,7 +166,9 @@ impl Resolve for PublicOnlyResolver {
                 .filter(|a| !is_forbidden(a.ip()))
                 .collect();
             if addrs.is_empty() {
-                return Err(std::io::Error::new(std::io::ErrorKind::PermissionDenied, FORBIDDEN).into());
+                return Err(
+                    std::io::Error::new(std::io::ErrorKind::PermissionDenied, FORBIDDEN).into(),
+                );
             }
             Ok(Box::new(addrs.into_iter()) as Addrs)
         })

@@ -64,7 +64,12 @@ const MIN_RETRY_AFTER: Duration = Duration::from_secs(1);
 
 /// Decides after attempt number `attempt` (1 = the first try). `jitter_sample` is a number in
 /// [-1, 1] the caller draws at random; the delay is scaled by `1 + jitter * jitter_sample`.
-pub fn decide(policy: &RetryPolicy, attempt: u32, outcome: Outcome, jitter_sample: f64) -> Decision {
+pub fn decide(
+    policy: &RetryPolicy,
+    attempt: u32,
+    outcome: Outcome,
+    jitter_sample: f64,
+) -> Decision {
     let retry_after = match outcome {
         Outcome::Status { code, .. } if (200..300).contains(&code) => return Decision::Delivered,
         Outcome::Status { code: 410, .. } => return Decision::GiveUp,
@@ -123,7 +128,10 @@ mod tests {
     fn success_is_delivered_at_any_attempt() {
         for code in [200, 201, 204, 299] {
             assert_eq!(decide(&policy(), 1, status(code), 0.0), Decision::Delivered);
-            assert_eq!(decide(&policy(), 10, status(code), 0.0), Decision::Delivered);
+            assert_eq!(
+                decide(&policy(), 10, status(code), 0.0),
+                Decision::Delivered
+            );
         }
     }
 
@@ -136,16 +144,19 @@ mod tests {
     fn default_schedule_is_cloud_elements_four_to_the_x_seconds() {
         let p = policy();
         let secs: Vec<u64> = (1..=9).map(|n| backoff(&p, n, 0.0).as_secs()).collect();
-        assert_eq!(
-            secs,
-            [4, 16, 64, 256, 1024, 4096, 16384, 65536, 262_144]
-        );
+        assert_eq!(secs, [4, 16, 64, 256, 1024, 4096, 16384, 65536, 262_144]);
     }
 
     #[test]
     fn errors_and_non_2xx_retry_until_max_attempts() {
         let p = policy();
-        for outcome in [Outcome::Error, status(500), status(404), status(408), status(302)] {
+        for outcome in [
+            Outcome::Error,
+            status(500),
+            status(404),
+            status(408),
+            status(302),
+        ] {
             assert_eq!(
                 decide(&p, 1, outcome, 0.0),
                 Decision::RetryIn(Duration::from_secs(4))
@@ -210,8 +221,13 @@ mod tests {
 
     #[test]
     fn retry_after_parses_seconds_and_http_dates() {
-        let now = DateTime::parse_from_rfc3339("2015-10-21T07:28:00Z").unwrap().to_utc();
-        assert_eq!(parse_retry_after("120", now), Some(Duration::from_secs(120)));
+        let now = DateTime::parse_from_rfc3339("2015-10-21T07:28:00Z")
+            .unwrap()
+            .to_utc();
+        assert_eq!(
+            parse_retry_after("120", now),
+            Some(Duration::from_secs(120))
+        );
         assert_eq!(
             parse_retry_after("Wed, 21 Oct 2015 07:29:00 GMT", now),
             Some(Duration::from_secs(60))

@@ -43,7 +43,12 @@ pub async fn attempt(ctx: &DeliveryContext, job: &Job) -> NextState {
     let result = match target {
         Some((inst, url)) => {
             ctx.client
-                .post(url, &job.event_id, job.body.clone(), inst.signature_key.as_ref())
+                .post(
+                    url,
+                    &job.event_id,
+                    job.body.clone(),
+                    inst.signature_key.as_ref(),
+                )
                 .await
         }
         None => super::client::PostResult {
@@ -64,8 +69,16 @@ pub async fn attempt(ctx: &DeliveryContext, job: &Job) -> NextState {
     };
     match next {
         NextState::Delivered => tracing::info!(status = status_code, "delivered"),
-        NextState::Failed => tracing::warn!(status = status_code, error = result.error.as_deref(), "delivery failed for good"),
-        NextState::RetryAt(_) => tracing::info!(status = status_code, error = result.error.as_deref(), "delivery failed, will retry"),
+        NextState::Failed => tracing::warn!(
+            status = status_code,
+            error = result.error.as_deref(),
+            "delivery failed for good"
+        ),
+        NextState::RetryAt(_) => tracing::info!(
+            status = status_code,
+            error = result.error.as_deref(),
+            "delivery failed, will retry"
+        ),
     }
     let record = AttemptRecord {
         event_id: job.event_id.clone(),
@@ -196,7 +209,10 @@ pub async fn poll(
         let room = intake.hold_up_to(CLAIM_BATCH);
         let mut claimed = 0;
         if room > 0 {
-            match store.claim_due(now_ms(), &intake.lease(), room as u32).await {
+            match store
+                .claim_due(now_ms(), &intake.lease(), room as u32)
+                .await
+            {
                 Ok(events) => {
                     claimed = events.len();
                     intake.unhold(room - claimed);
@@ -222,9 +238,9 @@ pub async fn poll(
             Duration::from_millis(50) // memory budget full: wait for workers to free it
         } else {
             match store.next_due_ms(intake.owner()).await {
-                Ok(Some(due)) => {
-                    Duration::from_millis((due - now_ms()).clamp(5, poll_interval.as_millis() as i64) as u64)
-                }
+                Ok(Some(due)) => Duration::from_millis(
+                    (due - now_ms()).clamp(5, poll_interval.as_millis() as i64) as u64,
+                ),
                 _ => poll_interval,
             }
         };

@@ -149,7 +149,12 @@ fn java_date(t: DateTime<Utc>) -> String {
     t.format("%a %b %d %H:%M:%S UTC %Y").to_string()
 }
 
-fn render(instance: &Instance, sender: &str, received: DateTime<Utc>, p: Parts<'_>) -> NormalizedEvent {
+fn render(
+    instance: &Instance,
+    sender: &str,
+    received: DateTime<Utc>,
+    p: Parts<'_>,
+) -> NormalizedEvent {
     let event_id = event_id(instance.id, &p.box_event_id);
     let envelope = Envelope {
         severity: "medium",
@@ -273,26 +278,111 @@ mod tests {
         ("COMMENT.CREATED", "comment", "CREATED", "comments"),
         ("COMMENT.UPDATED", "comment", "UPDATED", "comments"),
         ("COMMENT.DELETED", "comment", "DELETED", "comments"),
-        ("COLLABORATION.CREATED", "collaboration", "CREATED", "collaborations"),
-        ("COLLABORATION.ACCEPTED", "collaboration", "UPDATED", "collaborations"),
-        ("COLLABORATION.REJECTED", "collaboration", "UPDATED", "collaborations"),
-        ("COLLABORATION.REMOVED", "collaboration", "DELETED", "collaborations"),
-        ("COLLABORATION.UPDATED", "collaboration", "UPDATED", "collaborations"),
-        ("TASK_ASSIGNMENT.CREATED", "task_assignment", "CREATED", "task_assignments"),
-        ("TASK_ASSIGNMENT.UPDATED", "task_assignment", "UPDATED", "task_assignments"),
-        ("METADATA_INSTANCE.CREATED", "metadata_instance", "CREATED", "metadata_instances"),
-        ("METADATA_INSTANCE.UPDATED", "metadata_instance", "UPDATED", "metadata_instances"),
-        ("METADATA_INSTANCE.DELETED", "metadata_instance", "DELETED", "metadata_instances"),
+        (
+            "COLLABORATION.CREATED",
+            "collaboration",
+            "CREATED",
+            "collaborations",
+        ),
+        (
+            "COLLABORATION.ACCEPTED",
+            "collaboration",
+            "UPDATED",
+            "collaborations",
+        ),
+        (
+            "COLLABORATION.REJECTED",
+            "collaboration",
+            "UPDATED",
+            "collaborations",
+        ),
+        (
+            "COLLABORATION.REMOVED",
+            "collaboration",
+            "DELETED",
+            "collaborations",
+        ),
+        (
+            "COLLABORATION.UPDATED",
+            "collaboration",
+            "UPDATED",
+            "collaborations",
+        ),
+        (
+            "TASK_ASSIGNMENT.CREATED",
+            "task_assignment",
+            "CREATED",
+            "task_assignments",
+        ),
+        (
+            "TASK_ASSIGNMENT.UPDATED",
+            "task_assignment",
+            "UPDATED",
+            "task_assignments",
+        ),
+        (
+            "METADATA_INSTANCE.CREATED",
+            "metadata_instance",
+            "CREATED",
+            "metadata_instances",
+        ),
+        (
+            "METADATA_INSTANCE.UPDATED",
+            "metadata_instance",
+            "UPDATED",
+            "metadata_instances",
+        ),
+        (
+            "METADATA_INSTANCE.DELETED",
+            "metadata_instance",
+            "DELETED",
+            "metadata_instances",
+        ),
         ("SHARED_LINK.CREATED", "file", "CREATED", "files"),
         ("SHARED_LINK.UPDATED", "folder", "UPDATED", "folders"),
         ("SHARED_LINK.DELETED", "web_link", "DELETED", "web_links"),
-        ("SIGN_REQUEST.COMPLETED", "sign-request", "UPDATED", "sign_requests"),
-        ("SIGN_REQUEST.DECLINED", "sign-request", "UPDATED", "sign_requests"),
-        ("SIGN_REQUEST.EXPIRED", "sign-request", "UPDATED", "sign_requests"),
-        ("SIGN_REQUEST.SIGNER_EMAIL_BOUNCED", "sign-request", "UPDATED", "sign_requests"),
-        ("SIGN_REQUEST.SIGNER_SIGNED", "sign-request", "UPDATED", "sign_requests"),
-        ("SIGN_REQUEST.SIGNATURE_REQUESTED", "sign-request", "UPDATED", "sign_requests"),
-        ("SIGN_REQUEST.ERROR_FINALIZING", "sign-request", "UPDATED", "sign_requests"),
+        (
+            "SIGN_REQUEST.COMPLETED",
+            "sign-request",
+            "UPDATED",
+            "sign_requests",
+        ),
+        (
+            "SIGN_REQUEST.DECLINED",
+            "sign-request",
+            "UPDATED",
+            "sign_requests",
+        ),
+        (
+            "SIGN_REQUEST.EXPIRED",
+            "sign-request",
+            "UPDATED",
+            "sign_requests",
+        ),
+        (
+            "SIGN_REQUEST.SIGNER_EMAIL_BOUNCED",
+            "sign-request",
+            "UPDATED",
+            "sign_requests",
+        ),
+        (
+            "SIGN_REQUEST.SIGNER_SIGNED",
+            "sign-request",
+            "UPDATED",
+            "sign_requests",
+        ),
+        (
+            "SIGN_REQUEST.SIGNATURE_REQUESTED",
+            "sign-request",
+            "UPDATED",
+            "sign_requests",
+        ),
+        (
+            "SIGN_REQUEST.ERROR_FINALIZING",
+            "sign-request",
+            "UPDATED",
+            "sign_requests",
+        ),
         ("WEBHOOK.DELETED", "webhook", "DELETED", "webhooks"),
         ("NO_ACTIVE_SESSION", "user", "UNKNOWN", "users"),
         ("FILE.SOMETHING_NEW", "file", "UNKNOWN", "files"),
@@ -330,7 +420,9 @@ mod tests {
 
     #[test]
     fn every_trigger_flows_through_the_rendered_body() {
-        let received = DateTime::parse_from_rfc3339("2026-01-02T03:04:05Z").unwrap().to_utc();
+        let received = DateTime::parse_from_rfc3339("2026-01-02T03:04:05Z")
+            .unwrap()
+            .to_utc();
         for (trigger, source_type, event_type, object_type) in TRIGGERS {
             let body = format!(
                 r#"{{"type":"webhook_event","id":"e-{trigger}","trigger":"{trigger}","source":{{"id":"42","type":"{source_type}"}}}}"#
@@ -368,7 +460,9 @@ mod tests {
     fn v2_body_has_the_cloud_elements_shape_and_raw_bytes() {
         let body = include_bytes!("../../tests/fixtures/box-v2-file-uploaded.json");
         let e = parse_v2(Verified::by_token(body)).unwrap();
-        let received = DateTime::parse_from_rfc3339("2020-02-21T16:43:41Z").unwrap().to_utc();
+        let received = DateTime::parse_from_rfc3339("2020-02-21T16:43:41Z")
+            .unwrap()
+            .to_utc();
         let out = normalize_v2(&instance(), "notifications@webhook-relay", received, &e);
         let text = std::str::from_utf8(&out.body).unwrap();
         let v: serde_json::Value = serde_json::from_str(text).unwrap();
@@ -376,7 +470,11 @@ mod tests {
         assert_eq!(v["createdDate"], "Fri Feb 21 16:43:41 UTC 2020");
         assert_eq!(v["topic"], "instance-8948659-box-events");
         assert_eq!(v["action"], "create");
-        assert!(v["id"].as_str().unwrap().chars().all(|c| c.is_ascii_digit()));
+        assert!(v["id"]
+            .as_str()
+            .unwrap()
+            .chars()
+            .all(|c| c.is_ascii_digit()));
         assert_eq!(v["user"], "notifications@webhook-relay");
         let m = &v["message"];
         assert_eq!(m["elementKey"], "box");

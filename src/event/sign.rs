@@ -51,7 +51,9 @@ mod tests {
     #[test]
     fn spec_vectors_sign_and_verify() {
         let text = include_str!("../../tests/fixtures/signature-vectors.json");
-        let vectors = serde_json::from_str::<Vectors>(text).unwrap().elements_webhook_signature;
+        let vectors = serde_json::from_str::<Vectors>(text)
+            .unwrap()
+            .elements_webhook_signature;
         assert_eq!(vectors.len(), 2);
         for v in vectors {
             let body = B64.decode(&v.body_base64).unwrap();

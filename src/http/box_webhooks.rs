@@ -114,7 +114,9 @@ async fn read_body(state: &AppState, headers: &HeaderMap, body: Body) -> Result<
     match Limited::new(body, limit).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(ApiError::TooLarge(limit)),
-        Err(e) => Err(ApiError::BadRequest(format!("could not read the body: {e}"))),
+        Err(e) => Err(ApiError::BadRequest(format!(
+            "could not read the body: {e}"
+        ))),
     }
 }
 

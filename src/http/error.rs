@@ -53,9 +53,9 @@ impl IntoResponse for ApiError {
                     VerifyError::BadTimestamp | VerifyError::Stale | VerifyError::Future => {
                         "stale_timestamp"
                     }
-                    VerifyError::NoKeys | VerifyError::UnsupportedScheme | VerifyError::Mismatch => {
-                        "invalid_signature"
-                    }
+                    VerifyError::NoKeys
+                    | VerifyError::UnsupportedScheme
+                    | VerifyError::Mismatch => "invalid_signature",
                 };
                 (StatusCode::UNAUTHORIZED, code, e.to_string())
             }

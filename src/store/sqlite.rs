@@ -28,7 +28,10 @@ impl SqliteStore {
     /// Opens (creating if needed) the database file, migrates it, and releases leases left
     /// by a previous run: one process owns the file, so anything it had claimed is pending.
     pub async fn open(path: &str) -> Result<Self, StoreError> {
-        if let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+        if let Some(dir) = Path::new(path)
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+        {
             std::fs::create_dir_all(dir).map_err(|e| {
                 StoreError::Unavailable(format!("cannot create {}: {e}", dir.display()))
             })?;
@@ -167,11 +170,7 @@ impl Store for SqliteStore {
         Ok(row.get::<Option<i64>, _>("due"))
     }
 
-    async fn record_attempt(
-        &self,
-        a: &AttemptRecord,
-        next: NextState,
-    ) -> Result<(), StoreError> {
+    async fn record_attempt(&self, a: &AttemptRecord, next: NextState) -> Result<(), StoreError> {
         let (status, next_at, finished) = match next {
             NextState::Delivered => (Status::Delivered, a.at_ms, Some(super::now_ms())),
             NextState::RetryAt(t) => (Status::Pending, t, None),

@@ -1,0 +1,370 @@
+//! Box V2 ingest: what is accepted, what is refused, and that a refusal stores and sends
+//! nothing.
+
+use chrono::{Duration, SecondsFormat, Utc};
+use webhook_relay::event::event_id;
+use webhook_relay::event::sign::verify_elements_signature;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn a_signed_event_is_delivered_with_the_exact_normalized_body_and_signature() {
+    let receiver = Receiver::start().await;
+    let app = spawn_app(&receiver).await;
+    let body = box_payload();
+
+    let (status, answer) = app.send(&body).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["status"], "accepted");
+    let expected_id = event_id(1, "11446498");
+    assert_eq!(answer["eventId"], expected_id);
+
+    let got = receiver.wait_for(1).await;
+    let delivery = &got[0];
+    assert_eq!(delivery.path, "/events");
+    assert_eq!(delivery.header("content-type"), Some("application/json"));
+    assert_eq!(
+        delivery.header("elements-webhook-id"),
+        Some(expected_id.as_str())
+    );
+    let signature = delivery.header("elements-webhook-signature").unwrap();
+    assert!(verify_elements_signature(
+        EVENT_KEY,
+        &delivery.body,
+        signature
+    ));
+
+    let v = delivery.json();
+    assert_eq!(v["severity"], "medium");
+    assert_eq!(v["topic"], "instance-1-box-events");
+    assert_eq!(v["action"], "create");
+    assert_eq!(v["user"], "notifications@webhook-relay");
+    assert!(v["createdDate"]
+        .as_str()
+        .unwrap()
+        .ends_with(&Utc::now().format("%Y").to_string()));
+    let m = &v["message"];
+    assert_eq!(m["elementKey"], "box");
+    assert_eq!(m["accountId"], 643);
+    assert!(m.get("companyId").is_none());
+    assert_eq!(m["eventId"], expected_id);
+    assert_eq!(m["instanceId"], 1);
+    assert_eq!(m["instance_id"], 1);
+    assert_eq!(m["instanceName"], "Test Box");
+    assert_eq!(m["instanceTags"], serde_json::json!(["test"]));
+    assert_eq!(
+        m["events"],
+        serde_json::json!([{
+            "date": "2012-12-12T18:53:43Z",
+            "elementKey": "box",
+            "eventType": "CREATED",
+            "hubKey": "documents",
+            "objectId": "12345",
+            "objectType": "files"
+        }])
+    );
+    // `raw` holds Box's bytes exactly as sent.
+    let text = std::str::from_utf8(&delivery.body).unwrap();
+    let raw = std::str::from_utf8(&body).unwrap().trim();
+    assert!(
+        text.contains(&format!("\"raw\":{raw},")),
+        "raw not byte-exact"
+    );
+
+    let attempts = app.wait_for_status(&expected_id, "delivered").await;
+    assert_eq!(attempts, 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_secondary_key_alone_is_enough() {
+    let receiver = Receiver::start().await;
+    let app = spawn_app(&receiver).await;
+    let body = box_payload();
+    let mut headers = box_headers(&body);
+    headers.retain(|(k, _)| k != "box-signature-primary");
+    let (status, answer) = app.post_v2("1", &body, &headers).await;
+    assert_eq!((status, answer["status"].as_str()), (200, Some("accepted")));
+    receiver.wait_for(1).await;
+}
+
+#[tokio::test]
+async fn a_repeated_box_event_id_is_stored_and_sent_once() {
+    let receiver = Receiver::start().await;
+    let app = spawn_app(&receiver).await;
+    let body = box_payload();
+
+    let (s1, a1) = app.send(&body).await;
+    // Box's retry: new delivery id, new timestamp and signatures, same body id.
+    let (s2, a2) = app.send(&body).await;
+    assert_eq!((s1, a1["status"].as_str()), (200, Some("accepted")));
+    assert_eq!((s2, a2["status"].as_str()), (200, Some("duplicate")));
+    assert_eq!(a1["eventId"], a2["eventId"]);
+
+    // A later, distinct event arrives: by then the duplicate would have been sent too.
+    let marker = box_payload_with_id("marker-1");
+    app.send(&marker).await;
+    let marker_id = event_id(1, "marker-1");
+    receiver.wait_for_event(&marker_id).await;
+    app.wait_for_status(&marker_id, "delivered").await;
+    let first_id = a1["eventId"].as_str().unwrap();
+    let sent: Vec<_> = receiver
+        .received()
+        .into_iter()
+        .filter(|r| r.header("elements-webhook-id") == Some(first_id))
+        .collect();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(app.stored_events().await, 2);
+}
+
+#[tokio::test]
+async fn concurrent_deliveries_share_commits_and_all_arrive() {
+    let receiver = Receiver::start().await;
+    let app = spawn_app(&receiver).await;
+    let mut sends = Vec::new();
+    for i in 0..60 {
+        let body = box_payload_with_id(&format!("burst-{i}"));
+        let app_http = app.http.clone();
+        let url = app.url("/webhooks/box/1");
+        sends.push(tokio::spawn(async move {
+            let mut req = app_http.post(url).body(body.clone());
+            for (k, v) in box_headers(&body) {
+                req = req.header(k, v);
+            }
+            answer(req.send().await.unwrap()).await
+        }));
+    }
+    for s in sends {
+        let (status, a) = s.await.unwrap();
+        assert_eq!(
+            (status, a["status"].as_str()),
+            (200, Some("accepted")),
+            "{a}"
+        );
+    }
+    assert_eq!(app.stored_events().await, 60);
+    let got = receiver.wait_for(60).await;
+    let mut ids: Vec<_> = got
+        .iter()
+        .map(|r| r.header("elements-webhook-id").unwrap().to_string())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 60);
+}
+
+struct Refusal {
+    name: &'static str,
+    instance: &'static str,
+    body: Vec<u8>,
+    headers: Vec<(String, String)>,
+    status: u16,
+    code: Option<&'static str>,
+}
+
+fn refusals() -> Vec<Refusal> {
+    let body = box_payload();
+    let signed = box_headers(&body);
+    let with = |name: &str, value: &str| -> Vec<(String, String)> {
+        signed
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    if k == name {
+                        value.to_string()
+                    } else {
+                        v.clone()
+                    },
+                )
+            })
+            .collect()
+    };
+    let without = |names: &[&str]| -> Vec<(String, String)> {
+        signed
+            .iter()
+            .filter(|(k, _)| !names.contains(&k.as_str()))
+            .cloned()
+            .collect()
+    };
+    let at = |offset: Duration| {
+        let ts = (Utc::now() + offset).to_rfc3339_opts(SecondsFormat::Secs, true);
+        box_headers_at(&body, &ts)
+    };
+    let malformed = b"{\"type\":\"webhook_event\",\"trigger\": ".to_vec();
+    let not_an_event = b"[1,2,3]".to_vec();
+    let huge = vec![b' '; 1024 * 1024 + 1];
+    vec![
+        Refusal {
+            name: "bad signature",
+            instance: "1",
+            body: body.clone(),
+            headers: with(
+                "box-signature-primary",
+                "6TfeAW3A1PASkgboxxA5yqHNKOwFyMWuEXny/FPD5hI=",
+            )
+            .into_iter()
+            .filter(|(k, _)| k != "box-signature-secondary")
+            .collect(),
+            status: 401,
+            code: Some("invalid_signature"),
+        },
+        Refusal {
+            name: "tampered body",
+            instance: "1",
+            body: box_payload_with_id("tampered"),
+            headers: signed.clone(),
+            status: 401,
+            code: Some("invalid_signature"),
+        },
+        Refusal {
+            name: "stale",
+            instance: "1",
+            body: body.clone(),
+            headers: at(Duration::seconds(-601)),
+            status: 401,
+            code: Some("stale_timestamp"),
+        },
+        Refusal {
+            name: "future",
+            instance: "1",
+            body: body.clone(),
+            headers: at(Duration::seconds(120)),
+            status: 401,
+            code: Some("stale_timestamp"),
+        },
+        Refusal {
+            name: "unparseable timestamp",
+            instance: "1",
+            body: body.clone(),
+            headers: with("box-delivery-timestamp", "Tue, 24 Nov 2026 05:00:00 GMT"),
+            status: 401,
+            code: Some("stale_timestamp"),
+        },
+        Refusal {
+            name: "missing signature headers",
+            instance: "1",
+            body: body.clone(),
+            headers: without(&["box-signature-primary", "box-signature-secondary"]),
+            status: 401,
+            code: Some("missing_signature"),
+        },
+        Refusal {
+            name: "missing timestamp",
+            instance: "1",
+            body: body.clone(),
+            headers: without(&["box-delivery-timestamp"]),
+            status: 401,
+            code: Some("missing_signature"),
+        },
+        Refusal {
+            name: "wrong version",
+            instance: "1",
+            body: body.clone(),
+            headers: with("box-signature-version", "2"),
+            status: 401,
+            code: Some("invalid_signature"),
+        },
+        Refusal {
+            name: "wrong algorithm",
+            instance: "1",
+            body: body.clone(),
+            headers: with("box-signature-algorithm", "HmacSHA1"),
+            status: 401,
+            code: Some("invalid_signature"),
+        },
+        Refusal {
+            name: "instance without Box keys",
+            instance: "3",
+            body: body.clone(),
+            headers: signed.clone(),
+            status: 401,
+            code: Some("invalid_signature"),
+        },
+        Refusal {
+            name: "unknown instance",
+            instance: "999",
+            body: body.clone(),
+            headers: signed.clone(),
+            status: 404,
+            code: Some("not_found"),
+        },
+        Refusal {
+            name: "non-numeric instance",
+            instance: "abc",
+            body: body.clone(),
+            headers: signed.clone(),
+            status: 404,
+            code: Some("not_found"),
+        },
+        Refusal {
+            name: "overflowing instance id",
+            instance: "99999999999999999999999",
+            body: body.clone(),
+            headers: signed.clone(),
+            status: 404,
+            code: Some("not_found"),
+        },
+        Refusal {
+            name: "oversize body",
+            instance: "1",
+            headers: box_headers(&huge),
+            body: huge,
+            status: 413,
+            code: Some("payload_too_large"),
+        },
+        Refusal {
+            name: "malformed JSON under a valid signature",
+            instance: "1",
+            headers: box_headers(&malformed),
+            body: malformed,
+            status: 400,
+            code: Some("malformed_payload"),
+        },
+        Refusal {
+            name: "JSON that is not an event under a valid signature",
+            instance: "1",
+            headers: box_headers(&not_an_event),
+            body: not_an_event,
+            status: 400,
+            code: Some("malformed_payload"),
+        },
+    ]
+}
+
+#[tokio::test]
+async fn each_refusal_has_its_status_and_stores_and_sends_nothing() {
+    let receiver = Receiver::start().await;
+    let app = spawn_app(&receiver).await;
+    for r in refusals() {
+        let (status, answer) = app.post_v2(r.instance, &r.body, &r.headers).await;
+        assert_eq!(status, r.status, "{}: {answer}", r.name);
+        if let Some(code) = r.code {
+            assert_eq!(answer["code"], code, "{}: {answer}", r.name);
+            assert!(answer["detail"].is_string(), "{}", r.name);
+        }
+        assert_eq!(app.stored_events().await, 0, "{} stored something", r.name);
+    }
+    // A valid event after all refusals is the only one that arrives.
+    let (status, _) = app.send(&box_payload()).await;
+    assert_eq!(status, 200);
+    let marker_id = event_id(1, "11446498");
+    app.wait_for_status(&marker_id, "delivered").await;
+    let got = receiver.received();
+    assert_eq!(got.len(), 1);
+    assert_eq!(
+        got[0].header("elements-webhook-id"),
+        Some(marker_id.as_str())
+    );
+}
+
+#[tokio::test]
+async fn a_disabled_instance_answers_ignored_and_stores_nothing() {
+    let receiver = Receiver::start().await;
+    let app = spawn_app(&receiver).await;
+    let body = box_payload();
+    let (status, answer) = app.post_v2("2", &body, &box_headers(&body)).await;
+    assert_eq!(status, 200);
+    assert_eq!(answer["status"], "ignored");
+    assert_eq!(app.stored_events().await, 0);
+}
