@@ -34,7 +34,7 @@ fn invalid(key: impl Into<String>, reason: impl Into<String>) -> ConfigError {
 }
 
 /// The whole configuration. Every section has working defaults.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// The HTTP listener.
@@ -234,21 +234,6 @@ pub struct InstanceConfig {
 
 fn default_element() -> String {
     "box".into()
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Self {
-            server: ServerConfig::default(),
-            admin: AdminConfig::default(),
-            storage: StorageConfig::default(),
-            box_: BoxConfig::default(),
-            delivery: DeliveryConfig::default(),
-            events: EventsConfig::default(),
-            log: LogConfig::default(),
-            instances: Vec::new(),
-        }
-    }
 }
 
 /// The environment the configuration is read against (`std::env::vars()` in production, a
