@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 use crate::box_webhook::verify::Freshness;
 use crate::config::Config;
 use crate::delivery::client::CallbackClient;
+use crate::delivery::recorder::Recorder;
 use crate::delivery::retry::RetryPolicy;
 use crate::delivery::worker::{dispatch, poll, DeliveryContext, Limits};
 use crate::delivery::Intake;
@@ -94,8 +95,11 @@ impl Application {
         } = self;
         let d = &config.delivery;
         let lease_ms = 2 * d.timeout_ms as i64;
-        let (intake, jobs) = Intake::new(MAX_HELD, lease_ms);
+        // Per instance: enough to keep its workers busy, far below the whole budget.
+        let per_instance_held = (d.per_instance_concurrency * 32).min(MAX_HELD);
+        let (intake, jobs) = Intake::new(MAX_HELD, per_instance_held, lease_ms);
         let wake = Arc::new(Notify::new());
+        let (recorder, recorder_task) = Recorder::spawn(store.clone(), wake.clone());
         let ctx = Arc::new(DeliveryContext {
             store: store.clone(),
             instances: instances.clone(),
@@ -104,7 +108,7 @@ impl Application {
                 d.allow_private_destinations,
             )?,
             policy: RetryPolicy::from(d),
-            wake: wake.clone(),
+            recorder,
         });
         let limits = Limits {
             concurrency: d.concurrency,
@@ -112,7 +116,7 @@ impl Application {
         };
         // Deliveries stop on their own token, after the server and the writer are done.
         let delivery_stop = CancellationToken::new();
-        let dispatcher = tokio::spawn(dispatch(
+        let mut dispatcher = tokio::spawn(dispatch(
             ctx,
             intake.clone(),
             jobs,
@@ -170,8 +174,14 @@ impl Application {
         let _ = tokio::time::timeout(grace, writer_task).await;
         delivery_stop.cancel();
         let _ = poller.await;
-        if tokio::time::timeout(grace, dispatcher).await.is_err() {
+        if tokio::time::timeout(grace, &mut dispatcher).await.is_err() {
             tracing::warn!("shutdown: deliveries still in flight after the grace period");
+            dispatcher.abort();
+            let _ = dispatcher.await;
+        }
+        // The dispatcher (and its recorder handle) is gone: record the last outcomes.
+        if tokio::time::timeout(grace, recorder_task).await.is_err() {
+            tracing::warn!("shutdown: could not record every outcome; those events stay leased");
         }
         match store.release_all(intake.owner()).await {
             Ok(n) if n > 0 => tracing::info!(released = n, "released leases"),

@@ -12,6 +12,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::client::CallbackClient;
+use super::recorder::Recorder;
 use super::retry::{decide, Decision, Outcome, RetryPolicy};
 use super::{Intake, Job};
 use crate::instance::Instances;
@@ -27,8 +28,8 @@ pub struct DeliveryContext {
     pub client: CallbackClient,
     /// Retry schedule.
     pub policy: RetryPolicy,
-    /// Woken when a retry is scheduled, so the poller re-reads the next due time.
-    pub wake: Arc<Notify>,
+    /// Commits outcomes in batches.
+    pub recorder: Recorder,
 }
 
 /// Makes one delivery attempt of `job` and records it; returns the event's next state.
@@ -88,21 +89,7 @@ pub async fn attempt(ctx: &DeliveryContext, job: &Job) -> NextState {
         error: result.error,
         duration_ms: result.duration.as_millis() as i64,
     };
-    // The outcome must reach the store; if it cannot, the event stays leased and is picked
-    // up again after a restart (or lease expiry), so it is delayed, not lost.
-    for pause in [50u64, 200, 1000, 0] {
-        match ctx.store.record_attempt(&record, next).await {
-            Ok(()) => break,
-            Err(e) if pause > 0 => {
-                tracing::warn!(error = %e, "recording attempt failed, retrying");
-                tokio::time::sleep(Duration::from_millis(pause)).await;
-            }
-            Err(e) => tracing::error!(error = %e, "recording attempt failed; event stays leased"),
-        }
-    }
-    if matches!(next, NextState::RetryAt(_)) {
-        ctx.wake.notify_one();
-    }
+    ctx.recorder.record(record, next).await;
     next
 }
 
@@ -127,29 +114,24 @@ pub async fn dispatch(
     let mut queues: HashMap<i64, VecDeque<Job>> = HashMap::new();
     let mut in_flight: HashMap<i64, usize> = HashMap::new();
     let mut running: JoinSet<i64> = JoinSet::new();
-    // Jobs beyond this per instance go back to the store, so one slow consumer cannot fill
-    // the memory budget and starve the others.
-    let queue_cap = limits.per_instance * 8;
     loop {
         tokio::select! {
             job = rx.recv(), if !shutdown.is_cancelled() => {
                 let Some(job) = job else { break };
-                let queue = queues.entry(job.instance_id).or_default();
-                if queue.len() >= queue_cap {
-                    defer(&ctx, &intake, job);
-                } else {
-                    queue.push_back(job);
-                }
+                queues.entry(job.instance_id).or_default().push_back(job);
             }
             Some(done) = running.join_next() => {
-                let instance_id = done.unwrap_or_else(|e| {
-                    tracing::error!(error = %e, "delivery task ended abnormally");
-                    -1
-                });
-                if let Some(n) = in_flight.get_mut(&instance_id) {
-                    *n -= 1;
+                match done {
+                    Ok(instance_id) => {
+                        if let Some(n) = in_flight.get_mut(&instance_id) {
+                            *n -= 1;
+                        }
+                        intake.release(instance_id);
+                    }
+                    // Only on abort (shutdown past the grace period): the lease is released
+                    // by the caller, the slots no longer matter.
+                    Err(e) => tracing::warn!(error = %e, "delivery task aborted"),
                 }
-                intake.unhold(1);
             }
             _ = shutdown.cancelled(), if !shutdown.is_cancelled() => {}
             else => break,
@@ -177,20 +159,9 @@ pub async fn dispatch(
         in_flight.retain(|_, n| *n > 0);
     }
     // Not started: leave them leased; the caller releases this process's leases.
-    let unstarted: usize = queues.values().map(VecDeque::len).sum();
-    intake.unhold(unstarted);
-}
-
-fn defer(ctx: &Arc<DeliveryContext>, intake: &Intake, job: Job) {
-    intake.unhold(1);
-    let store = ctx.store.clone();
-    let owner = intake.owner().to_string();
-    tokio::spawn(async move {
-        let ids = [job.event_id];
-        if let Err(e) = store.release(&owner, &ids, now_ms() + 1_000).await {
-            tracing::warn!(error = %e, "could not defer event");
-        }
-    });
+    for job in queues.into_values().flatten() {
+        intake.release(job.instance_id);
+    }
 }
 
 /// Claims due events into the intake, sleeping until the next one is due (or `poll_interval`
@@ -206,17 +177,19 @@ pub async fn poll(
     const CLAIM_BATCH: usize = 256;
     let mut last_prune = std::time::Instant::now();
     while !shutdown.is_cancelled() {
-        let room = intake.hold_up_to(CLAIM_BATCH);
+        let room = intake.reserve(CLAIM_BATCH);
         let mut claimed = 0;
         if room > 0 {
+            let skip = intake.saturated();
             match store
-                .claim_due(now_ms(), &intake.lease(), room as u32)
+                .claim_due(now_ms(), &intake.lease(), room as u32, &skip)
                 .await
             {
                 Ok(events) => {
                     claimed = events.len();
-                    intake.unhold(room - claimed);
+                    intake.unreserve(room - claimed);
                     for e in events {
+                        intake.assign(e.instance_id);
                         intake.send(Job {
                             event_id: e.event_id,
                             instance_id: e.instance_id,
@@ -226,7 +199,7 @@ pub async fn poll(
                     }
                 }
                 Err(e) => {
-                    intake.unhold(room);
+                    intake.unreserve(room);
                     tracing::warn!(error = %e, "claiming due events failed");
                 }
             }
@@ -234,15 +207,15 @@ pub async fn poll(
         if room > 0 && claimed == room {
             continue; // more may be due right now
         }
-        let sleep = if room == 0 {
-            Duration::from_millis(50) // memory budget full: wait for workers to free it
-        } else {
-            match store.next_due_ms(intake.owner()).await {
-                Ok(Some(due)) => Duration::from_millis(
-                    (due - now_ms()).clamp(5, poll_interval.as_millis() as i64) as u64,
-                ),
-                _ => poll_interval,
-            }
+        // Memory budget full, or what is due belongs to saturated instances: wait a little
+        // for the workers to free room. Otherwise sleep until the next event is due.
+        let busy = room == 0 || !intake.saturated().is_empty();
+        let floor = if busy { 50 } else { 5 };
+        let sleep = match store.next_due_ms(intake.owner()).await {
+            Ok(Some(due)) => Duration::from_millis(
+                (due - now_ms()).clamp(floor, poll_interval.as_millis() as i64) as u64,
+            ),
+            _ => poll_interval,
         };
         tokio::select! {
             _ = tokio::time::sleep(sleep) => {}

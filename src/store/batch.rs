@@ -73,10 +73,9 @@ async fn commit(store: &dyn Store, intake: &Intake, batch: &mut Vec<Request>) {
             box_event_id: r.event.box_event_id.clone(),
             body: r.event.body.clone(),
             received_at_ms: received,
-            lease: intake.try_hold().then(|| intake.lease()),
+            lease: intake.try_hold(r.instance_id).then(|| intake.lease()),
         })
         .collect();
-    let held = rows.iter().filter(|r| r.lease.is_some()).count();
     match store.insert_batch(&rows).await {
         Ok(results) => {
             for ((req, row), result) in batch.drain(..).zip(rows).zip(results) {
@@ -89,7 +88,7 @@ async fn commit(store: &dyn Store, intake: &Intake, batch: &mut Vec<Request>) {
                             attempts: 0,
                         });
                     } else {
-                        intake.unhold(1);
+                        intake.release(row.instance_id);
                     }
                 }
                 let _ = req.reply.send(Ok(result));
@@ -97,7 +96,9 @@ async fn commit(store: &dyn Store, intake: &Intake, batch: &mut Vec<Request>) {
         }
         Err(e) => {
             tracing::error!(error = %e, "group commit failed");
-            intake.unhold(held);
+            for row in rows.iter().filter(|r| r.lease.is_some()) {
+                intake.release(row.instance_id);
+            }
             for req in batch.drain(..) {
                 let _ = req
                     .reply

@@ -152,6 +152,17 @@ pub struct AttemptRecord {
     pub duration_ms: i64,
 }
 
+impl AttemptRecord {
+    /// The error, or the status when it was not a 2xx; `None` for a success.
+    pub fn summary(&self) -> Option<String> {
+        match (&self.error, self.status_code) {
+            (Some(e), _) => Some(e.clone()),
+            (None, Some(code)) if !(200..300).contains(&code) => Some(format!("HTTP {code}")),
+            _ => None,
+        }
+    }
+}
+
 /// Where the event goes after an attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NextState {
@@ -204,24 +215,24 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_batch(&self, events: &[NewEvent]) -> Result<Vec<Inserted>, StoreError>;
 
     /// Claims up to `limit` events that are due (pending with `next_attempt_at <= now`, or
-    /// delivering under an expired lease), leasing them to `lease.owner`.
+    /// delivering under an expired lease), leasing them to `lease.owner`. Events of the
+    /// instances in `skip` are left alone.
     async fn claim_due(
         &self,
         now_ms: i64,
         lease: &Lease,
         limit: u32,
+        skip: &[i64],
     ) -> Result<Vec<Claimed>, StoreError>;
 
     /// Earliest `next_attempt_at` among pending events, or lease expiry among events leased
     /// to owners other than `owner`.
     async fn next_due_ms(&self, owner: &str) -> Result<Option<i64>, StoreError>;
 
-    /// Records one attempt and moves the event to `next`, releasing its lease.
-    async fn record_attempt(
-        &self,
-        attempt: &AttemptRecord,
-        next: NextState,
-    ) -> Result<(), StoreError>;
+    /// Records attempts in one transaction, moving each event to its next state and
+    /// releasing its lease.
+    async fn record_attempts(&self, batch: &[(AttemptRecord, NextState)])
+        -> Result<(), StoreError>;
 
     /// Puts events this owner holds back to `pending`, due at `due_ms`, without counting an
     /// attempt (shutdown, or a deferral to let other instances through).

@@ -121,18 +121,23 @@ impl Store for SqliteStore {
         now_ms: i64,
         lease: &Lease,
         limit: u32,
+        skip: &[i64],
     ) -> Result<Vec<Claimed>, StoreError> {
+        let skip = serde_json::to_string(skip).unwrap_or_else(|_| "[]".into());
         let mut tx = self.writer.begin().await?;
         let mut rows = sqlx::query(
             "UPDATE events SET status = 'delivering', lease_owner = ?1, lease_until = ?2 \
              WHERE event_id IN (SELECT event_id FROM events WHERE status = 'pending' \
-               AND next_attempt_at <= ?3 ORDER BY next_attempt_at LIMIT ?4) \
+               AND next_attempt_at <= ?3 \
+               AND instance_id NOT IN (SELECT value FROM json_each(?5)) \
+               ORDER BY next_attempt_at LIMIT ?4) \
              RETURNING event_id, instance_id, body, attempts",
         )
         .bind(&*lease.owner)
         .bind(lease.until_ms)
         .bind(now_ms)
         .bind(i64::from(limit))
+        .bind(&skip)
         .fetch_all(&mut *tx)
         .await?;
         let room = i64::from(limit) - rows.len() as i64;
@@ -141,13 +146,15 @@ impl Store for SqliteStore {
                 sqlx::query(
                     "UPDATE events SET lease_owner = ?1, lease_until = ?2 \
                      WHERE event_id IN (SELECT event_id FROM events WHERE status = 'delivering' \
-                       AND lease_until < ?3 AND lease_owner IS NOT ?1 LIMIT ?4) \
+                       AND lease_until < ?3 AND lease_owner IS NOT ?1 \
+                       AND instance_id NOT IN (SELECT value FROM json_each(?5)) LIMIT ?4) \
                      RETURNING event_id, instance_id, body, attempts",
                 )
                 .bind(&*lease.owner)
                 .bind(lease.until_ms)
                 .bind(now_ms)
                 .bind(room)
+                .bind(&skip)
                 .fetch_all(&mut *tx)
                 .await?,
             );
@@ -170,43 +177,43 @@ impl Store for SqliteStore {
         Ok(row.get::<Option<i64>, _>("due"))
     }
 
-    async fn record_attempt(&self, a: &AttemptRecord, next: NextState) -> Result<(), StoreError> {
-        let (status, next_at, finished) = match next {
-            NextState::Delivered => (Status::Delivered, a.at_ms, Some(super::now_ms())),
-            NextState::RetryAt(t) => (Status::Pending, t, None),
-            NextState::Failed => (Status::Failed, a.at_ms, Some(super::now_ms())),
-        };
-        let last_error = match (&a.error, a.status_code) {
-            (Some(e), _) => Some(e.clone()),
-            (None, Some(code)) if !(200..300).contains(&code) => Some(format!("HTTP {code}")),
-            _ => None,
-        };
+    async fn record_attempts(
+        &self,
+        batch: &[(AttemptRecord, NextState)],
+    ) -> Result<(), StoreError> {
         let mut tx = self.writer.begin().await?;
-        sqlx::query(
-            "INSERT INTO attempts (event_id, attempt, at, status_code, error, duration_ms) \
-             VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&a.event_id)
-        .bind(i64::from(a.attempt))
-        .bind(a.at_ms)
-        .bind(a.status_code.map(i64::from))
-        .bind(&a.error)
-        .bind(a.duration_ms)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "UPDATE events SET status = ?, attempts = ?, next_attempt_at = ?, lease_owner = NULL, \
-             lease_until = NULL, last_error = ?, finished_at = ? \
-             WHERE event_id = ? AND status != 'delivered'",
-        )
-        .bind(status.as_str())
-        .bind(i64::from(a.attempt))
-        .bind(next_at)
-        .bind(last_error)
-        .bind(finished)
-        .bind(&a.event_id)
-        .execute(&mut *tx)
-        .await?;
+        for (a, next) in batch {
+            let (status, next_at, finished) = match *next {
+                NextState::Delivered => (Status::Delivered, a.at_ms, Some(super::now_ms())),
+                NextState::RetryAt(t) => (Status::Pending, t, None),
+                NextState::Failed => (Status::Failed, a.at_ms, Some(super::now_ms())),
+            };
+            sqlx::query(
+                "INSERT INTO attempts (event_id, attempt, at, status_code, error, duration_ms) \
+                 VALUES (?, ?, ?, ?, ?, ?)",
+            )
+            .bind(&a.event_id)
+            .bind(i64::from(a.attempt))
+            .bind(a.at_ms)
+            .bind(a.status_code.map(i64::from))
+            .bind(&a.error)
+            .bind(a.duration_ms)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "UPDATE events SET status = ?, attempts = ?, next_attempt_at = ?, \
+                 lease_owner = NULL, lease_until = NULL, last_error = ?, finished_at = ? \
+                 WHERE event_id = ? AND status != 'delivered'",
+            )
+            .bind(status.as_str())
+            .bind(i64::from(a.attempt))
+            .bind(next_at)
+            .bind(a.summary())
+            .bind(finished)
+            .bind(&a.event_id)
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await?;
         Ok(())
     }

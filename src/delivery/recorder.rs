@@ -1,0 +1,59 @@
+//! Group commit for delivery outcomes: attempts finished at about the same time are recorded
+//! in one transaction, so a fast consumer costs one commit per batch, not per event. An
+//! outcome not yet committed when the process dies leaves its event leased: it is delivered
+//! again after the restart (at-least-once), never lost.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, Notify};
+
+use crate::store::{AttemptRecord, NextState, Store};
+
+const MAX_BATCH: usize = 512;
+
+/// Handle to the recorder task; cheap to clone.
+#[derive(Clone)]
+pub struct Recorder {
+    tx: mpsc::Sender<(AttemptRecord, NextState)>,
+}
+
+impl Recorder {
+    /// Starts the task. It ends, after recording everything queued, when every handle is
+    /// dropped. `wake` is notified after a batch that scheduled a retry.
+    pub fn spawn(store: Arc<dyn Store>, wake: Arc<Notify>) -> (Self, tokio::task::JoinHandle<()>) {
+        let (tx, rx) = mpsc::channel(MAX_BATCH * 4);
+        (Self { tx }, tokio::spawn(run(store, wake, rx)))
+    }
+
+    /// Queues an outcome (waits only when the queue is full).
+    pub async fn record(&self, attempt: AttemptRecord, next: NextState) {
+        if self.tx.send((attempt, next)).await.is_err() {
+            tracing::warn!("recorder stopped; the event stays leased and will be retried");
+        }
+    }
+}
+
+async fn run(
+    store: Arc<dyn Store>,
+    wake: Arc<Notify>,
+    mut rx: mpsc::Receiver<(AttemptRecord, NextState)>,
+) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        // The outcomes must reach the store: retry with a growing pause while it is down.
+        let mut pause = Duration::from_millis(50);
+        while let Err(e) = store.record_attempts(&batch).await {
+            tracing::warn!(error = %e, batch = batch.len(), "recording attempts failed, retrying");
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_secs(5));
+        }
+        if batch
+            .iter()
+            .any(|(_, next)| matches!(next, NextState::RetryAt(_)))
+        {
+            wake.notify_one();
+        }
+        batch.clear();
+    }
+}
