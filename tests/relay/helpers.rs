@@ -451,12 +451,22 @@ pub struct RelayProcess {
 
 impl RelayProcess {
     pub async fn start(config: &Path, log: &Path) -> Self {
-        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_webhook-relay"))
+        Self::start_with_env(config, log, &[]).await
+    }
+
+    /// Starts the binary with extra environment variables.
+    pub async fn start_with_env(config: &Path, log: &Path, env: &[(&str, &str)]) -> Self {
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_webhook-relay"));
+        command
             .arg("serve")
             .arg("--config")
             .arg(config)
             .env("RELAY__LOG__FORMAT", "json")
-            .env_remove("RUST_LOG")
+            .env_remove("RUST_LOG");
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .kill_on_drop(true)

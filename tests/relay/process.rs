@@ -90,3 +90,83 @@ async fn sigterm_drains_and_exits_zero() {
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(text.contains("shutdown complete"), "{text}");
 }
+
+#[tokio::test]
+async fn debug_logs_never_contain_a_key_token_or_signature() {
+    let receiver = Receiver::start().await;
+    receiver.script([Behavior::Status(500)]);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("relay.db");
+    let config = dir.path().join("relay.toml");
+    std::fs::write(&config, test_config(&db, &receiver.url(""), "")).unwrap();
+    let log = dir.path().join("relay.log");
+    let mut relay =
+        RelayProcess::start_with_env(&config, &log, &[("RELAY__LOG__LEVEL", "trace")]).await;
+    let http = reqwest::Client::new();
+
+    // Accepted V2 (delivered after one failure), refused V2, V1 accepted, V1 refused.
+    let body = box_payload();
+    let headers = box_headers(&body);
+    let (status, _) = send_to(&relay, &body).await;
+    assert_eq!(status, 200);
+    let mut bad = http.post(relay.url("/webhooks/box/1")).body(body.clone());
+    for (k, v) in &headers {
+        bad = bad.header(
+            k,
+            if k == "box-signature-primary" {
+                "AAAA"
+            } else {
+                v
+            },
+        );
+    }
+    bad.header("box-signature-secondary", "AAAA")
+        .send()
+        .await
+        .unwrap();
+    http.get(relay.url(&format!(
+        "/webhooks/box/1/v1?token={V1_TOKEN}&event=uploaded&itemId=9"
+    )))
+    .send()
+    .await
+    .unwrap();
+    http.get(relay.url("/webhooks/box/1/v1?token=guessed-token&event=uploaded"))
+        .send()
+        .await
+        .unwrap();
+    let got = receiver.wait_for(3).await;
+    relay.signal("TERM");
+    assert!(relay.child.wait().await.unwrap().success());
+
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.lines().count() > 20, "trace logging produced output");
+    let mut secrets: Vec<String> = vec![
+        PRIMARY.into(),
+        SECONDARY.into(),
+        EVENT_KEY.into(),
+        V1_TOKEN.into(),
+        "guessed-token".into(),
+    ];
+    secrets.extend(
+        headers
+            .iter()
+            .filter(|(k, _)| k.starts_with("box-signature-"))
+            .filter(|(k, _)| k.ends_with("primary") || k.ends_with("secondary"))
+            .map(|(_, v)| v.clone()),
+    );
+    secrets.extend(
+        got.iter()
+            .filter_map(|r| r.header("elements-webhook-signature"))
+            .map(String::from),
+    );
+    assert!(
+        text.contains("/webhooks/box/1/v1"),
+        "request paths are logged"
+    );
+    for secret in secrets {
+        assert!(
+            !text.contains(&secret),
+            "the log contains a secret: {secret}"
+        );
+    }
+}
