@@ -78,6 +78,11 @@ impl Application {
             .expect("a bound listener has an address")
     }
 
+    /// The store this relay uses (tests inspect it through this handle).
+    pub fn store(&self) -> Arc<dyn Store> {
+        self.store.clone()
+    }
+
     /// The bound port.
     pub fn port(&self) -> u16 {
         self.local_addr().port()

@@ -1,7 +1,9 @@
 //! Stage three: durable storage behind one trait ([`Store`]), with the embedded SQLite
-//! engine ([`sqlite`]) and the group-commit writer every ingest goes through ([`batch`]).
+//! engine ([`sqlite`]), the shared PostgreSQL engine ([`postgres`]), and the group-commit
+//! writer every ingest goes through ([`batch`]).
 
 pub mod batch;
+pub mod postgres;
 pub mod sqlite;
 
 use std::sync::Arc;
@@ -31,6 +33,8 @@ impl From<sqlx::Error> for StoreError {
 pub enum StoreUrl {
     /// `sqlite://path` (relative to the working directory) or `sqlite:///abs/path`.
     Sqlite(String),
+    /// `postgres://…` or `postgresql://…`, passed to the driver as-is.
+    Postgres(String),
 }
 
 impl StoreUrl {
@@ -44,9 +48,10 @@ impl StoreUrl {
             return Ok(StoreUrl::Sqlite(path.to_string()));
         }
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            return Err("the PostgreSQL engine is not available in this version".into());
+            url::Url::parse(url).map_err(|e| format!("not a valid PostgreSQL URL ({e})"))?;
+            return Ok(StoreUrl::Postgres(url.to_string()));
         }
-        Err("must start with sqlite://".into())
+        Err("must start with sqlite:// or postgres://".into())
     }
 }
 
@@ -266,6 +271,7 @@ pub trait Store: Send + Sync + 'static {
 pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
     match StoreUrl::parse(url).map_err(StoreError::Unavailable)? {
         StoreUrl::Sqlite(path) => Ok(Arc::new(sqlite::SqliteStore::open(&path).await?)),
+        StoreUrl::Postgres(url) => Ok(Arc::new(postgres::PostgresStore::open(&url).await?)),
     }
 }
 

@@ -7,24 +7,24 @@ use std::collections::HashSet;
 use webhook_relay::config::Env;
 use webhook_relay::event::event_id;
 use webhook_relay::event::sign::verify_elements_signature;
+use webhook_relay::store::Status;
 
 use crate::helpers::*;
 
-#[tokio::test]
-async fn a_failing_consumer_gets_the_same_event_and_bytes_once_it_recovers() {
+pub async fn a_failing_consumer_gets_the_same_event_and_bytes_once_it_recovers(engine: Engine) {
     let receiver = Receiver::start().await;
     receiver.script([
         Behavior::Status(500),
         Behavior::Status(503),
         Behavior::Status(200),
     ]);
-    let app = spawn_app(&receiver).await;
+    let app = spawn_app(&engine, &receiver).await;
     let (status, answer) = app.send(&box_payload()).await;
     assert_eq!(status, 200, "{answer}");
     let id = answer["eventId"].as_str().unwrap().to_string();
 
     let got = receiver.wait_for(3).await;
-    let attempts = app.wait_for_status(&id, "delivered").await;
+    let attempts = app.wait_for_status(&id, Status::Delivered).await;
     assert_eq!(attempts, 3);
     for r in &got {
         assert_eq!(r.header("elements-webhook-id"), Some(id.as_str()));
@@ -41,19 +41,18 @@ async fn a_failing_consumer_gets_the_same_event_and_bytes_once_it_recovers() {
     }
 }
 
-#[tokio::test]
-async fn gone_stops_retries_at_once() {
+pub async fn gone_stops_retries_at_once(engine: Engine) {
     let receiver = Receiver::start().await;
     receiver.script([Behavior::Status(410)]);
-    let app = spawn_app(&receiver).await;
+    let app = spawn_app(&engine, &receiver).await;
     let (_, answer) = app.send(&box_payload()).await;
     let id = answer["eventId"].as_str().unwrap();
-    let attempts = app.wait_for_status(id, "failed").await;
+    let attempts = app.wait_for_status(id, Status::Failed).await;
     assert_eq!(attempts, 1);
     // A later event is delivered normally, and the failed one was not tried again.
     let marker_id = event_id(1, "after-410");
     app.send(&box_payload_with_id("after-410")).await;
-    app.wait_for_status(&marker_id, "delivered").await;
+    app.wait_for_status(&marker_id, Status::Delivered).await;
     let tries = receiver
         .received()
         .iter()
@@ -62,75 +61,64 @@ async fn gone_stops_retries_at_once() {
     assert_eq!(tries, 1);
 }
 
-#[tokio::test]
-async fn after_max_attempts_the_event_is_failed_and_kept() {
+pub async fn after_max_attempts_the_event_is_failed_and_kept(engine: Engine) {
     let receiver = Receiver::start().await;
     receiver.set_default(Behavior::Status(500));
-    let app = spawn_app(&receiver).await;
+    let app = spawn_app(&engine, &receiver).await;
     let (_, answer) = app.send(&box_payload()).await;
     let id = answer["eventId"].as_str().unwrap();
-    let attempts = app.wait_for_status(id, "failed").await;
+    let attempts = app.wait_for_status(id, Status::Failed).await;
     assert_eq!(attempts, 4, "max_attempts = 4 in the test config");
     assert_eq!(receiver.received().len(), 4);
     assert_eq!(app.stored_events().await, 1);
 }
 
-#[tokio::test]
-async fn redirects_are_not_followed() {
+pub async fn redirects_are_not_followed(engine: Engine) {
     let receiver = Receiver::start().await;
     receiver.script([Behavior::Redirect(302, receiver.url("/elsewhere"))]);
-    let app = spawn_app(&receiver).await;
+    let app = spawn_app(&engine, &receiver).await;
     let (_, answer) = app.send(&box_payload()).await;
     let id = answer["eventId"].as_str().unwrap();
-    let attempts = app.wait_for_status(id, "delivered").await;
+    let attempts = app.wait_for_status(id, Status::Delivered).await;
     assert_eq!(attempts, 2, "the 302 counts as a failed attempt");
     let paths: Vec<_> = receiver.received().iter().map(|r| r.path.clone()).collect();
     assert_eq!(paths, ["/events", "/events"]);
 }
 
-#[tokio::test]
-async fn private_destinations_are_refused_unless_allowed() {
+pub async fn private_destinations_are_refused_unless_allowed(engine: Engine) {
     let receiver = Receiver::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("relay.db");
-    let text = test_config(&db, &receiver.url(""), "");
     let env: Env = [(
         "RELAY__DELIVERY__ALLOW_PRIVATE_DESTINATIONS".to_string(),
         "false".to_string(),
     )]
     .into_iter()
     .collect();
-    let app = spawn_app_from(&text, &env, dir, db.clone()).await;
+    let app = spawn_app_env(&engine, &receiver, &env).await;
     let (status, answer) = app.send(&box_payload()).await;
     assert_eq!(status, 200);
     let id = answer["eventId"].as_str().unwrap();
-    app.wait_for_status(id, "failed").await;
+    let attempts = app.wait_for_status(id, Status::Failed).await;
+    assert_eq!(attempts, 4);
     assert!(
         receiver.received().is_empty(),
         "nothing may reach 127.0.0.1"
     );
-
-    let options = sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(&db)
-        .read_only(true);
-    let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
-    let errors: Vec<Option<String>> =
-        sqlx::query_scalar("SELECT error FROM attempts WHERE event_id = ?")
-            .bind(id)
-            .fetch_all(&pool)
-            .await
-            .unwrap();
-    assert_eq!(errors.len(), 4);
-    for e in errors {
-        assert!(e.unwrap().contains("destination refused"));
-    }
+    let event = app.event(id).await.unwrap();
+    assert!(
+        event
+            .last_error
+            .as_deref()
+            .unwrap_or("")
+            .contains("destination refused"),
+        "{:?}",
+        event.last_error
+    );
 }
 
-#[tokio::test]
-async fn a_slow_consumer_does_not_hold_up_another_instance() {
+pub async fn a_slow_consumer_does_not_hold_up_another_instance(engine: Engine) {
     let receiver = Receiver::start().await;
     receiver.set_path_behavior("/events", Behavior::Hang);
-    let app = spawn_app(&receiver).await;
+    let app = spawn_app(&engine, &receiver).await;
     // Instance 1's consumer hangs: more events than its concurrency (2) are stuck.
     for i in 0..6 {
         let (status, _) = app.send(&box_payload_with_id(&format!("slow-{i}"))).await;
@@ -155,3 +143,12 @@ async fn a_slow_consumer_does_not_hold_up_another_instance() {
         slow_paths.len()
     );
 }
+
+engine_tests!(
+    a_failing_consumer_gets_the_same_event_and_bytes_once_it_recovers,
+    gone_stops_retries_at_once,
+    after_max_attempts_the_event_is_failed_and_kept,
+    redirects_are_not_followed,
+    private_destinations_are_refused_unless_allowed,
+    a_slow_consumer_does_not_hold_up_another_instance,
+);

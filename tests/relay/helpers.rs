@@ -20,6 +20,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use webhook_relay::box_webhook::verify::sign;
 use webhook_relay::config::{Config, Env};
+use webhook_relay::store::{Status, Store, StoredEvent};
 use webhook_relay::Application;
 
 pub const PRIMARY: &str = "test-primary-key";
@@ -53,6 +54,8 @@ pub enum Behavior {
     Redirect(u16, String),
     /// Never answer (until the test ends).
     Hang,
+    /// Answer 200 after this many milliseconds.
+    Delay(u64),
 }
 
 /// One request a receiver got.
@@ -196,6 +199,10 @@ async fn respond(behavior: Behavior) -> Response {
         Behavior::Redirect(code, to) => {
             (StatusCode::from_u16(code).unwrap(), [("location", to)]).into_response()
         }
+        Behavior::Delay(ms) => {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            StatusCode::OK.into_response()
+        }
         Behavior::Hang => {
             tokio::time::sleep(Duration::from_secs(3600)).await;
             StatusCode::OK.into_response()
@@ -229,14 +236,14 @@ pub fn box_headers(body: &[u8]) -> Vec<(String, String)> {
 
 /// The relay's configuration for tests: instance 1 delivers to `{callback}/events`, instance 2
 /// has events disabled, instance 3 has no Box keys, instance 4 delivers to `{callback}/other`. Fast retries; private destinations allowed.
-pub fn test_config(db: &Path, callback: &str, extra: &str) -> String {
+pub fn test_config(storage_url: &str, callback: &str, extra: &str) -> String {
     format!(
         r#"
 [server]
 listen = "127.0.0.1:0"
 shutdown_grace_ms = 3000
 [storage]
-url = "sqlite://{db}"
+url = "{storage_url}"
 [delivery]
 allow_private_destinations = true
 backoff_base_ms = 50
@@ -281,40 +288,106 @@ name = "Other consumer"
 "event.notification.enabled" = true
 "event.notification.callback.url" = "{callback}/other"
 "box.webhook.primary.key" = "{PRIMARY}"
-"#,
-        db = db.display()
+"#
     )
+}
+
+/// The storage engine a test runs against. The same behaviour suite runs on both.
+#[derive(Debug, Clone)]
+pub enum Engine {
+    /// A fresh SQLite file in the test's temporary directory.
+    Sqlite,
+    /// A fresh database on the server at `RELAY_TEST_POSTGRES_URL`.
+    Postgres(String),
+}
+
+static PG_NOTICE: std::sync::Once = std::sync::Once::new();
+
+impl Engine {
+    /// The PostgreSQL engine, if `RELAY_TEST_POSTGRES_URL` is set. Without it, CI (`CI` set)
+    /// fails the test; a developer machine skips it and says so once, on the terminal.
+    pub fn postgres() -> Option<Engine> {
+        match std::env::var("RELAY_TEST_POSTGRES_URL") {
+            Ok(url) if !url.is_empty() => Some(Engine::Postgres(url)),
+            _ if std::env::var_os("CI").is_some() => {
+                panic!("RELAY_TEST_POSTGRES_URL is not set: the PostgreSQL suite must run in CI")
+            }
+            _ => {
+                PG_NOTICE.call_once(|| {
+                    use std::io::Write;
+                    let _ = writeln!(
+                        std::io::stderr(),
+                        "\nNOTE: the PostgreSQL suite was NOT run: set RELAY_TEST_POSTGRES_URL \
+                         (eval \"$(.ci/start-postgres)\" starts a throwaway server)\n"
+                    );
+                });
+                None
+            }
+        }
+    }
+
+    /// A storage URL no other test uses.
+    pub async fn fresh_url(&self, dir: &Path) -> String {
+        match self {
+            Engine::Sqlite => format!("sqlite://{}", dir.join("relay.db").display()),
+            Engine::Postgres(admin) => fresh_database(admin).await,
+        }
+    }
+}
+
+/// Creates a new, empty database on the server of `admin_url`; returns its URL.
+pub async fn fresh_database(admin_url: &str) -> String {
+    use sqlx::Connection;
+    let name = format!("relay_test_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = sqlx::PgConnection::connect(admin_url)
+        .await
+        .expect("connect to RELAY_TEST_POSTGRES_URL");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .expect("create a test database");
+    let _ = conn.close().await;
+    let mut url = url::Url::parse(admin_url).expect("RELAY_TEST_POSTGRES_URL is a URL");
+    url.set_path(&name);
+    url.to_string()
 }
 
 /// A relay running in this process.
 pub struct TestApp {
     pub addr: SocketAddr,
-    pub db: PathBuf,
     pub http: reqwest::Client,
+    pub store: Arc<dyn Store>,
     pub shutdown: CancellationToken,
     task: Option<tokio::task::JoinHandle<()>>,
     _dir: tempfile::TempDir,
 }
 
-/// Starts a relay whose instance 1 delivers to `receiver`.
-pub async fn spawn_app(receiver: &Receiver) -> TestApp {
-    spawn_app_with(receiver, "").await
+/// Starts a relay on `engine` whose instance 1 delivers to `receiver`.
+pub async fn spawn_app(engine: &Engine, receiver: &Receiver) -> TestApp {
+    spawn_app_env(engine, receiver, &Env::new()).await
 }
 
-/// Like [`spawn_app`], with extra lines in the `[delivery]` table.
-pub async fn spawn_app_with(receiver: &Receiver, extra_delivery: &str) -> TestApp {
+/// Like [`spawn_app`], with `RELAY__…` overrides.
+pub async fn spawn_app_env(engine: &Engine, receiver: &Receiver, env: &Env) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("relay.db");
-    let text = test_config(&db, &receiver.url(""), extra_delivery);
-    spawn_app_from(&text, &Env::new(), dir, db).await
+    let url = engine.fresh_url(dir.path()).await;
+    spawn_app_at(&url, receiver, env, dir).await
 }
 
-pub async fn spawn_app_from(text: &str, env: &Env, dir: tempfile::TempDir, db: PathBuf) -> TestApp {
-    let (config, instances) = Config::from_toml(text, env).expect("test config is valid");
+/// Starts a relay on the store at `url`.
+pub async fn spawn_app_at(
+    url: &str,
+    receiver: &Receiver,
+    env: &Env,
+    dir: tempfile::TempDir,
+) -> TestApp {
+    let text = test_config(url, &receiver.url(""), "");
+    let (config, instances) = Config::from_toml(&text, env).expect("test config is valid");
     let app = Application::build(config, instances)
         .await
         .expect("relay starts");
     let addr = app.local_addr();
+    let store = app.store();
     let shutdown = CancellationToken::new();
     let token = shutdown.clone();
     let task = tokio::spawn(async move {
@@ -322,8 +395,8 @@ pub async fn spawn_app_from(text: &str, env: &Env, dir: tempfile::TempDir, db: P
     });
     TestApp {
         addr,
-        db,
         http: reqwest::Client::new(),
+        store,
         shutdown,
         task: Some(task),
         _dir: dir,
@@ -358,31 +431,19 @@ impl TestApp {
     }
 
     /// Number of stored events.
-    pub async fn stored_events(&self) -> i64 {
-        count_events(&self.db).await
+    pub async fn stored_events(&self) -> u64 {
+        let c = self.store.status_counts().await.unwrap();
+        c.pending + c.delivering + c.delivered + c.failed
     }
 
-    /// Status and attempts of a stored event.
-    pub async fn event_state(&self, event_id: &str) -> Option<(String, i64)> {
-        event_state(&self.db, event_id).await
+    /// The stored event.
+    pub async fn event(&self, event_id: &str) -> Option<StoredEvent> {
+        self.store.get_event(event_id).await.unwrap()
     }
 
-    /// Waits until the stored event reaches `status`.
-    pub async fn wait_for_status(&self, event_id: &str, status: &str) -> i64 {
-        let deadline = tokio::time::Instant::now() + DEADLINE;
-        loop {
-            if let Some((s, attempts)) = self.event_state(event_id).await {
-                if s == status {
-                    return attempts;
-                }
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "event {event_id} never reached {status}: {:?}",
-                self.event_state(event_id).await
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+    /// Waits until the stored event reaches `status`; returns its attempts.
+    pub async fn wait_for_status(&self, event_id: &str, status: Status) -> u32 {
+        wait_for_status(&*self.store, event_id, status).await
     }
 
     /// Stops the relay (as SIGTERM would) and waits for it.
@@ -403,44 +464,30 @@ impl Drop for TestApp {
     }
 }
 
+/// Waits until the stored event reaches `status`; returns its attempts.
+pub async fn wait_for_status(store: &dyn Store, event_id: &str, status: Status) -> u32 {
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        let event = store.get_event(event_id).await.ok().flatten();
+        if let Some(e) = &event {
+            if e.status == status {
+                return e.attempts;
+            }
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "event {event_id} never reached {status:?}: {:?}",
+            event.map(|e| (e.status, e.attempts, e.last_error))
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 pub async fn answer(res: reqwest::Response) -> (u16, serde_json::Value) {
     let status = res.status().as_u16();
     let text = res.text().await.unwrap_or_default();
     let json = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
     (status, json)
-}
-
-async fn open_db(db: &Path) -> sqlx::SqlitePool {
-    let options = sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(db)
-        .read_only(true);
-    sqlx::sqlite::SqlitePoolOptions::new()
-        .max_connections(1)
-        .connect_with(options)
-        .await
-        .expect("open test database")
-}
-
-pub async fn count_events(db: &Path) -> i64 {
-    let pool = open_db(db).await;
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    pool.close().await;
-    n
-}
-
-pub async fn event_state(db: &Path, event_id: &str) -> Option<(String, i64)> {
-    let pool = open_db(db).await;
-    let row: Option<(String, i64)> =
-        sqlx::query_as("SELECT status, attempts FROM events WHERE event_id = ?")
-            .bind(event_id)
-            .fetch_optional(&pool)
-            .await
-            .unwrap();
-    pool.close().await;
-    row
 }
 
 /// The real `webhook-relay` binary, started with a config file; logs JSON to a file.
@@ -514,4 +561,124 @@ impl RelayProcess {
             .unwrap();
         assert!(status.success());
     }
+}
+
+/// A private PostgreSQL server for one test (to stop and start it), from the binaries at
+/// `RELAY_TEST_PG_BIN` or the newest `/usr/lib/postgresql/*/bin`.
+pub struct PgCluster {
+    bin: PathBuf,
+    data: PathBuf,
+    pub url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl PgCluster {
+    pub fn start() -> Self {
+        let bin = std::env::var_os("RELAY_TEST_PG_BIN")
+            .map(PathBuf::from)
+            .or_else(|| {
+                let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+                    .ok()?
+                    .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+                    .filter(|p| p.join("initdb").exists())
+                    .collect();
+                found.sort();
+                found.pop()
+            })
+            .expect("PostgreSQL binaries (set RELAY_TEST_PG_BIN)");
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        if is_root() {
+            run(std::process::Command::new("chown")
+                .arg("postgres:")
+                .arg(dir.path()));
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let cluster = Self {
+            bin,
+            data,
+            url: format!("postgres://postgres@127.0.0.1:{port}/postgres"),
+            _dir: dir,
+        };
+        run(cluster
+            .pg("initdb")
+            .args(["-U", "postgres", "--auth=trust", "-E", "UTF8", "-D"])
+            .arg(&cluster.data));
+        let conf = format!(
+            "listen_addresses = '127.0.0.1'\nport = {port}\nunix_socket_directories = '{}'\n",
+            cluster._dir.path().display()
+        );
+        let path = cluster.data.join("postgresql.auto.conf");
+        let mut text = std::fs::read_to_string(&path).unwrap_or_default();
+        text.push_str(&conf);
+        std::fs::write(&path, text).unwrap();
+        cluster.up();
+        cluster
+    }
+
+    fn pg(&self, tool: &str) -> std::process::Command {
+        let exe = self.bin.join(tool);
+        if is_root() {
+            let mut c = std::process::Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(exe);
+            c
+        } else {
+            std::process::Command::new(exe)
+        }
+    }
+
+    /// Starts the server and waits until it accepts connections.
+    pub fn up(&self) {
+        let log = self._dir.path().join("server.log");
+        run(self
+            .pg("pg_ctl")
+            .arg("-D")
+            .arg(&self.data)
+            .arg("-l")
+            .arg(log)
+            .args(["-w", "start"]));
+    }
+
+    /// Stops the server (fast shutdown: clients are disconnected).
+    pub fn down(&self) {
+        run(self
+            .pg("pg_ctl")
+            .arg("-D")
+            .arg(&self.data)
+            .args(["-m", "fast", "-w", "stop"]));
+    }
+}
+
+impl Drop for PgCluster {
+    fn drop(&mut self) {
+        let _ = self
+            .pg("pg_ctl")
+            .arg("-D")
+            .arg(&self.data)
+            .args(["-m", "immediate", "stop"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+fn is_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout.starts_with(b"0\n"))
+        .unwrap_or(false)
+}
+
+fn run(cmd: &mut std::process::Command) {
+    let out = cmd.output().expect("run a PostgreSQL tool");
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -2,10 +2,9 @@
 
 use crate::helpers::*;
 
-#[tokio::test]
-async fn a_v1_get_callback_with_box_placeholder_names_is_delivered() {
+pub async fn a_v1_get_callback_with_box_placeholder_names_is_delivered(engine: Engine) {
     let receiver = Receiver::start().await;
-    let app = spawn_app(&receiver).await;
+    let app = spawn_app(&engine, &receiver).await;
     let url = app.url(&format!(
         "/webhooks/box/1/v1?token={V1_TOKEN}&event_type=deleted&item_id=777&item_type=folder"
     ));
@@ -30,10 +29,9 @@ async fn a_v1_get_callback_with_box_placeholder_names_is_delivered() {
     assert!(!String::from_utf8_lossy(&got[0].body).contains(V1_TOKEN));
 }
 
-#[tokio::test]
-async fn a_v1_form_post_with_cloud_elements_names_is_delivered() {
+pub async fn a_v1_form_post_with_cloud_elements_names_is_delivered(engine: Engine) {
     let receiver = Receiver::start().await;
-    let app = spawn_app(&receiver).await;
+    let app = spawn_app(&engine, &receiver).await;
     let url = app.url(&format!("/webhooks/box/1/v1?token={V1_TOKEN}"));
     let res = app
         .http
@@ -57,10 +55,9 @@ async fn a_v1_form_post_with_cloud_elements_names_is_delivered() {
     assert_eq!(v["message"]["events"][0]["objectId"], "456");
 }
 
-#[tokio::test]
-async fn v1_callbacks_are_not_deduplicated() {
+pub async fn v1_callbacks_are_not_deduplicated(engine: Engine) {
     let receiver = Receiver::start().await;
-    let app = spawn_app(&receiver).await;
+    let app = spawn_app(&engine, &receiver).await;
     let url = app.url(&format!(
         "/webhooks/box/1/v1?token={V1_TOKEN}&event=uploaded&itemId=1&itemType=file"
     ));
@@ -74,10 +71,9 @@ async fn v1_callbacks_are_not_deduplicated() {
     receiver.wait_for(2).await;
 }
 
-#[tokio::test]
-async fn a_wrong_or_missing_v1_token_is_refused_and_stores_nothing() {
+pub async fn a_wrong_or_missing_v1_token_is_refused_and_stores_nothing(engine: Engine) {
     let receiver = Receiver::start().await;
-    let app = spawn_app(&receiver).await;
+    let app = spawn_app(&engine, &receiver).await;
     for query in [
         "?event=uploaded&itemId=1".to_string(),
         "?token=wrong&event=uploaded&itemId=1".to_string(),
@@ -108,3 +104,10 @@ async fn a_wrong_or_missing_v1_token_is_refused_and_stores_nothing() {
     assert_eq!(app.stored_events().await, 0);
     assert!(receiver.received().is_empty());
 }
+
+engine_tests!(
+    a_v1_get_callback_with_box_placeholder_names_is_delivered,
+    a_v1_form_post_with_cloud_elements_names_is_delivered,
+    v1_callbacks_are_not_deduplicated,
+    a_wrong_or_missing_v1_token_is_refused_and_stores_nothing,
+);

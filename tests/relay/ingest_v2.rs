@@ -4,13 +4,15 @@
 use chrono::{Duration, SecondsFormat, Utc};
 use webhook_relay::event::event_id;
 use webhook_relay::event::sign::verify_elements_signature;
+use webhook_relay::store::Status;
 
 use crate::helpers::*;
 
-#[tokio::test]
-async fn a_signed_event_is_delivered_with_the_exact_normalized_body_and_signature() {
+pub async fn a_signed_event_is_delivered_with_the_exact_normalized_body_and_signature(
+    engine: Engine,
+) {
     let receiver = Receiver::start().await;
-    let app = spawn_app(&receiver).await;
+    let app = spawn_app(&engine, &receiver).await;
     let body = box_payload();
 
     let (status, answer) = app.send(&body).await;
@@ -71,15 +73,14 @@ async fn a_signed_event_is_delivered_with_the_exact_normalized_body_and_signatur
         "raw not byte-exact"
     );
 
-    let attempts = app.wait_for_status(&expected_id, "delivered").await;
+    let attempts = app.wait_for_status(&expected_id, Status::Delivered).await;
     assert_eq!(attempts, 1);
     app.stop().await;
 }
 
-#[tokio::test]
-async fn the_secondary_key_alone_is_enough() {
+pub async fn the_secondary_key_alone_is_enough(engine: Engine) {
     let receiver = Receiver::start().await;
-    let app = spawn_app(&receiver).await;
+    let app = spawn_app(&engine, &receiver).await;
     let body = box_payload();
     let mut headers = box_headers(&body);
     headers.retain(|(k, _)| k != "box-signature-primary");
@@ -88,10 +89,9 @@ async fn the_secondary_key_alone_is_enough() {
     receiver.wait_for(1).await;
 }
 
-#[tokio::test]
-async fn a_repeated_box_event_id_is_stored_and_sent_once() {
+pub async fn a_repeated_box_event_id_is_stored_and_sent_once(engine: Engine) {
     let receiver = Receiver::start().await;
-    let app = spawn_app(&receiver).await;
+    let app = spawn_app(&engine, &receiver).await;
     let body = box_payload();
 
     let (s1, a1) = app.send(&body).await;
@@ -106,7 +106,7 @@ async fn a_repeated_box_event_id_is_stored_and_sent_once() {
     app.send(&marker).await;
     let marker_id = event_id(1, "marker-1");
     receiver.wait_for_event(&marker_id).await;
-    app.wait_for_status(&marker_id, "delivered").await;
+    app.wait_for_status(&marker_id, Status::Delivered).await;
     let first_id = a1["eventId"].as_str().unwrap();
     let sent: Vec<_> = receiver
         .received()
@@ -117,10 +117,9 @@ async fn a_repeated_box_event_id_is_stored_and_sent_once() {
     assert_eq!(app.stored_events().await, 2);
 }
 
-#[tokio::test]
-async fn concurrent_deliveries_share_commits_and_all_arrive() {
+pub async fn concurrent_deliveries_share_commits_and_all_arrive(engine: Engine) {
     let receiver = Receiver::start().await;
-    let app = spawn_app(&receiver).await;
+    let app = spawn_app(&engine, &receiver).await;
     let mut sends = Vec::new();
     for i in 0..60 {
         let body = box_payload_with_id(&format!("burst-{i}"));
@@ -332,10 +331,9 @@ fn refusals() -> Vec<Refusal> {
     ]
 }
 
-#[tokio::test]
-async fn each_refusal_has_its_status_and_stores_and_sends_nothing() {
+pub async fn each_refusal_has_its_status_and_stores_and_sends_nothing(engine: Engine) {
     let receiver = Receiver::start().await;
-    let app = spawn_app(&receiver).await;
+    let app = spawn_app(&engine, &receiver).await;
     for r in refusals() {
         let (status, answer) = app.post_v2(r.instance, &r.body, &r.headers).await;
         assert_eq!(status, r.status, "{}: {answer}", r.name);
@@ -349,7 +347,7 @@ async fn each_refusal_has_its_status_and_stores_and_sends_nothing() {
     let (status, _) = app.send(&box_payload()).await;
     assert_eq!(status, 200);
     let marker_id = event_id(1, "11446498");
-    app.wait_for_status(&marker_id, "delivered").await;
+    app.wait_for_status(&marker_id, Status::Delivered).await;
     let got = receiver.received();
     assert_eq!(got.len(), 1);
     assert_eq!(
@@ -358,13 +356,21 @@ async fn each_refusal_has_its_status_and_stores_and_sends_nothing() {
     );
 }
 
-#[tokio::test]
-async fn a_disabled_instance_answers_ignored_and_stores_nothing() {
+pub async fn a_disabled_instance_answers_ignored_and_stores_nothing(engine: Engine) {
     let receiver = Receiver::start().await;
-    let app = spawn_app(&receiver).await;
+    let app = spawn_app(&engine, &receiver).await;
     let body = box_payload();
     let (status, answer) = app.post_v2("2", &body, &box_headers(&body)).await;
     assert_eq!(status, 200);
     assert_eq!(answer["status"], "ignored");
     assert_eq!(app.stored_events().await, 0);
 }
+
+engine_tests!(
+    a_signed_event_is_delivered_with_the_exact_normalized_body_and_signature,
+    the_secondary_key_alone_is_enough,
+    a_repeated_box_event_id_is_stored_and_sent_once,
+    concurrent_deliveries_share_commits_and_all_arrive,
+    each_refusal_has_its_status_and_stores_and_sends_nothing,
+    a_disabled_instance_answers_ignored_and_stores_nothing,
+);

@@ -1,5 +1,32 @@
-//! Integration tests: the real relay on a real port, a real SQLite file per test, a real
-//! local HTTP receiver as the callback.
+//! Integration tests: the real relay on a real port, against a real SQLite file and a real
+//! PostgreSQL database (a fresh one per test), with a real local HTTP receiver as the
+//! callback. Each behaviour is one `async fn(Engine)`, run on both engines by
+//! `engine_tests!`, so the suites cannot drift apart.
+
+/// For each named `async fn(Engine)` of the calling module, generates
+/// `sqlite::<name>` and `postgres::<name>` tests.
+macro_rules! engine_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name(crate::helpers::Engine::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    if let Some(engine) = crate::helpers::Engine::postgres() {
+                        super::$name(engine).await
+                    }
+                }
+            )*
+        }
+    };
+}
 
 mod helpers;
 

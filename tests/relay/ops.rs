@@ -2,10 +2,9 @@
 
 use crate::helpers::*;
 
-#[tokio::test]
-async fn health_and_readiness_answer_ok_while_running() {
+pub async fn health_and_readiness_answer_ok_while_running(engine: Engine) {
     let receiver = Receiver::start().await;
-    let app = spawn_app(&receiver).await;
+    let app = spawn_app(&engine, &receiver).await;
     let (s, body) = answer(app.http.get(app.url("/healthz")).send().await.unwrap()).await;
     assert_eq!((s, body["status"].as_str()), (200, Some("ok")));
     let (s, body) = answer(app.http.get(app.url("/readyz")).send().await.unwrap()).await;
@@ -13,3 +12,5 @@ async fn health_and_readiness_answer_ok_while_running() {
     let (s, body) = answer(app.http.get(app.url("/nope")).send().await.unwrap()).await;
     assert_eq!((s, body["code"].as_str()), (404, Some("not_found")));
 }
+
+engine_tests!(health_and_readiness_answer_ok_while_running,);

@@ -1,0 +1,286 @@
+//! The shared engine: PostgreSQL, for several replicas behind a load balancer. Dedup is the
+//! table's unique constraint; delivery work is shared by claiming due events with
+//! `FOR UPDATE SKIP LOCKED` under a lease that another replica may take once it expires.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::{PgPool, Row};
+
+use super::{
+    AttemptRecord, Claimed, Inserted, Lease, NewEvent, NextState, Status, StatusCounts, Store,
+    StoreError, StoredEvent,
+};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations/postgres");
+
+/// PostgreSQL-backed [`Store`].
+#[derive(Debug, Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Connects and migrates (sqlx takes an advisory lock, so replicas starting together
+    /// migrate once). Unlike SQLite, leases are left alone: other replicas may hold them.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let options = PgConnectOptions::from_str(url)?;
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .min_connections(1)
+            // Fail fast while the database is down: ingest answers 503 and Box retries.
+            .acquire_timeout(Duration::from_secs(3))
+            .connect_with(options)
+            .await?;
+        MIGRATOR
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("migration failed: {e}")))?;
+        Ok(Self { pool })
+    }
+}
+
+fn claimed(row: &PgRow) -> Claimed {
+    Claimed {
+        event_id: row.get("event_id"),
+        instance_id: row.get("instance_id"),
+        body: Bytes::from(row.get::<Vec<u8>, _>("body")),
+        attempts: row.get::<i32, _>("attempts") as u32,
+    }
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn insert_batch(&self, events: &[NewEvent]) -> Result<Vec<Inserted>, StoreError> {
+        // One statement for the whole batch; the rows it returns are the new ones.
+        let mut ids = Vec::with_capacity(events.len());
+        let mut instances = Vec::with_capacity(events.len());
+        let mut box_ids = Vec::with_capacity(events.len());
+        let mut bodies = Vec::with_capacity(events.len());
+        let mut statuses = Vec::with_capacity(events.len());
+        let mut owners = Vec::with_capacity(events.len());
+        let mut untils = Vec::with_capacity(events.len());
+        let mut received = Vec::with_capacity(events.len());
+        for e in events {
+            ids.push(e.event_id.as_str());
+            instances.push(e.instance_id);
+            box_ids.push(e.box_event_id.as_str());
+            bodies.push(&e.body[..]);
+            statuses.push(if e.lease.is_some() {
+                "delivering"
+            } else {
+                "pending"
+            });
+            owners.push(e.lease.as_ref().map(|l| &*l.owner));
+            untils.push(e.lease.as_ref().map(|l| l.until_ms));
+            received.push(e.received_at_ms);
+        }
+        let rows = sqlx::query(
+            "INSERT INTO events (event_id, instance_id, box_event_id, body, status, \
+               next_attempt_at, lease_owner, lease_until, received_at) \
+             SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::bytea[], $5::text[], \
+               $6::bigint[], $7::text[], $8::bigint[], $6::bigint[]) \
+             ON CONFLICT DO NOTHING RETURNING event_id",
+        )
+        .bind(&ids)
+        .bind(&instances)
+        .bind(&box_ids)
+        .bind(&bodies)
+        .bind(&statuses)
+        .bind(&received)
+        .bind(&owners)
+        .bind(&untils)
+        .fetch_all(&self.pool)
+        .await?;
+        let new: std::collections::HashSet<String> = rows
+            .iter()
+            .map(|r| r.get::<String, _>("event_id"))
+            .collect();
+        // Two requests for one Box event in the same batch: the first is new, the second a
+        // duplicate.
+        let mut seen = std::collections::HashSet::new();
+        Ok(events
+            .iter()
+            .map(|e| {
+                if new.contains(&e.event_id) && seen.insert(e.event_id.as_str()) {
+                    Inserted::New
+                } else {
+                    Inserted::Duplicate
+                }
+            })
+            .collect())
+    }
+
+    async fn claim_due(
+        &self,
+        now_ms: i64,
+        lease: &Lease,
+        limit: u32,
+        skip: &[i64],
+    ) -> Result<Vec<Claimed>, StoreError> {
+        let rows = sqlx::query(
+            "WITH due AS ( \
+               SELECT event_id FROM events \
+               WHERE ((status = 'pending' AND next_attempt_at <= $3) \
+                   OR (status = 'delivering' AND lease_until < $3 AND lease_owner <> $1)) \
+                 AND instance_id <> ALL($5) \
+               ORDER BY next_attempt_at LIMIT $4 \
+               FOR UPDATE SKIP LOCKED) \
+             UPDATE events e SET status = 'delivering', lease_owner = $1, lease_until = $2 \
+             FROM due WHERE e.event_id = due.event_id \
+             RETURNING e.event_id, e.instance_id, e.body, e.attempts",
+        )
+        .bind(&*lease.owner)
+        .bind(lease.until_ms)
+        .bind(now_ms)
+        .bind(i64::from(limit))
+        .bind(skip)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(claimed).collect())
+    }
+
+    async fn next_due_ms(&self, owner: &str) -> Result<Option<i64>, StoreError> {
+        let row = sqlx::query(
+            "SELECT LEAST( \
+               (SELECT MIN(next_attempt_at) FROM events WHERE status = 'pending'), \
+               (SELECT MIN(lease_until) FROM events WHERE status = 'delivering' \
+                  AND lease_owner <> $1)) AS due",
+        )
+        .bind(owner)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.get::<Option<i64>, _>("due"))
+    }
+
+    async fn record_attempts(
+        &self,
+        batch: &[(AttemptRecord, NextState)],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for (a, next) in batch {
+            let (status, next_at, finished) = match *next {
+                NextState::Delivered => (Status::Delivered, a.at_ms, Some(super::now_ms())),
+                NextState::RetryAt(t) => (Status::Pending, t, None),
+                NextState::Failed => (Status::Failed, a.at_ms, Some(super::now_ms())),
+            };
+            sqlx::query(
+                "INSERT INTO attempts (event_id, attempt, at, status_code, error, duration_ms) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(&a.event_id)
+            .bind(a.attempt as i32)
+            .bind(a.at_ms)
+            .bind(a.status_code.map(i32::from))
+            .bind(&a.error)
+            .bind(a.duration_ms)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "UPDATE events SET status = $1, attempts = $2, next_attempt_at = $3, \
+                 lease_owner = NULL, lease_until = NULL, last_error = $4, finished_at = $5 \
+                 WHERE event_id = $6 AND status <> 'delivered'",
+            )
+            .bind(status.as_str())
+            .bind(a.attempt as i32)
+            .bind(next_at)
+            .bind(a.summary())
+            .bind(finished)
+            .bind(&a.event_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn release(
+        &self,
+        owner: &str,
+        event_ids: &[String],
+        due_ms: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE events SET status = 'pending', lease_owner = NULL, lease_until = NULL, \
+             next_attempt_at = $1 \
+             WHERE event_id = ANY($2) AND status = 'delivering' AND lease_owner = $3",
+        )
+        .bind(due_ms)
+        .bind(event_ids)
+        .bind(owner)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn release_all(&self, owner: &str) -> Result<u64, StoreError> {
+        Ok(sqlx::query(
+            "UPDATE events SET status = 'pending', lease_owner = NULL, lease_until = NULL \
+             WHERE status = 'delivering' AND lease_owner = $1",
+        )
+        .bind(owner)
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
+    }
+
+    async fn get_event(&self, event_id: &str) -> Result<Option<StoredEvent>, StoreError> {
+        let row = sqlx::query(
+            "SELECT event_id, instance_id, box_event_id, status, attempts, body, last_error \
+             FROM events WHERE event_id = $1",
+        )
+        .bind(event_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| StoredEvent {
+            event_id: r.get("event_id"),
+            instance_id: r.get("instance_id"),
+            box_event_id: r.get("box_event_id"),
+            status: Status::parse(r.get::<&str, _>("status")).unwrap_or(Status::Pending),
+            attempts: r.get::<i32, _>("attempts") as u32,
+            body: Bytes::from(r.get::<Vec<u8>, _>("body")),
+            last_error: r.get("last_error"),
+        }))
+    }
+
+    async fn status_counts(&self) -> Result<StatusCounts, StoreError> {
+        let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM events GROUP BY status")
+            .fetch_all(&self.pool)
+            .await?;
+        let mut c = StatusCounts::default();
+        for r in rows {
+            let n = r.get::<i64, _>("n") as u64;
+            match Status::parse(r.get::<&str, _>("status")) {
+                Some(Status::Pending) => c.pending = n,
+                Some(Status::Delivering) => c.delivering = n,
+                Some(Status::Delivered) => c.delivered = n,
+                Some(Status::Failed) => c.failed = n,
+                None => {}
+            }
+        }
+        Ok(c)
+    }
+
+    async fn prune_delivered(&self, before_ms: i64) -> Result<u64, StoreError> {
+        Ok(sqlx::query(
+            "DELETE FROM events WHERE event_id IN (SELECT event_id FROM events \
+             WHERE status = 'delivered' AND finished_at < $1 LIMIT 10000)",
+        )
+        .bind(before_ms)
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}
