@@ -7,6 +7,7 @@ use axum::Json;
 use serde_json::{json, Value};
 
 use super::AppState;
+use crate::store::StoreError;
 
 /// 200 while the process runs.
 pub async fn healthz() -> Json<Value> {
@@ -21,7 +22,8 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
             Json(json!({ "status": "not_ready", "reason": "shutting down" })),
         );
     }
-    match state.store.ping().await {
+    let ping = tokio::time::timeout(std::time::Duration::from_secs(2), state.store.ping()).await;
+    match ping.unwrap_or_else(|_| Err(StoreError::Unavailable("ping timed out".into()))) {
         Ok(()) => (StatusCode::OK, Json(json!({ "status": "ready" }))),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");

@@ -13,6 +13,9 @@ use crate::event::NormalizedEvent;
 /// Most events in one transaction.
 const MAX_BATCH: usize = 512;
 
+/// Longest wait for one batch's commit.
+const COMMIT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 struct Request {
     instance_id: i64,
     event: NormalizedEvent,
@@ -76,7 +79,14 @@ async fn commit(store: &dyn Store, intake: &Intake, batch: &mut Vec<Request>) {
             lease: intake.try_hold(r.instance_id).then(|| intake.lease()),
         })
         .collect();
-    match store.insert_batch(&rows).await {
+    // A database that stopped answering (network cut) must not hold Box past its 30 s:
+    // give up after COMMIT_TIMEOUT and answer 503. Should the commit land anyway, Box's
+    // retry is answered `duplicate`: nothing is lost or sent twice.
+    let result = match tokio::time::timeout(COMMIT_TIMEOUT, store.insert_batch(&rows)).await {
+        Ok(result) => result,
+        Err(_) => Err(StoreError::Unavailable("commit timed out".into())),
+    };
+    match result {
         Ok(results) => {
             for ((req, row), result) in batch.drain(..).zip(rows).zip(results) {
                 if row.lease.is_some() {
