@@ -494,6 +494,7 @@ pub async fn answer(res: reqwest::Response) -> (u16, serde_json::Value) {
 pub struct RelayProcess {
     pub child: tokio::process::Child,
     pub addr: SocketAddr,
+    drain: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl RelayProcess {
@@ -540,13 +541,26 @@ impl RelayProcess {
         .await
         .expect("relay listens within the deadline");
         // Keep draining its output so it never blocks on a full pipe.
-        tokio::spawn(async move {
+        let drain = tokio::spawn(async move {
             use std::io::Write;
             while let Ok(Some(line)) = lines.next_line().await {
                 let _ = writeln!(log_file, "{line}");
             }
         });
-        Self { child, addr }
+        Self {
+            child,
+            addr,
+            drain: Some(drain),
+        }
+    }
+
+    /// Waits for the process to exit and for its log to be fully written.
+    pub async fn wait(&mut self) -> std::process::ExitStatus {
+        let status = self.child.wait().await.expect("wait for the relay");
+        if let Some(drain) = self.drain.take() {
+            let _ = tokio::time::timeout(DEADLINE, drain).await;
+        }
+        status
     }
 
     pub fn url(&self, path: &str) -> String {

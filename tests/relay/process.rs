@@ -50,7 +50,7 @@ pub async fn a_sigkill_between_accept_and_delivery_loses_nothing(engine: Engine)
     }
     receiver.wait_for(1).await; // at least one is in flight when the process dies
     relay.signal("KILL");
-    let status = relay.child.wait().await.unwrap();
+    let status = relay.wait().await;
     assert!(!status.success());
 
     // The consumer recovers; the relay restarts on the same store and delivers everything.
@@ -77,7 +77,7 @@ pub async fn a_sigkill_between_accept_and_delivery_loses_nothing(engine: Engine)
         );
     }
     relay.signal("TERM");
-    assert!(relay.child.wait().await.unwrap().success());
+    assert!(relay.wait().await.success());
     let store = webhook_relay::store::open(&url).await.unwrap();
     assert_eq!(store.status_counts().await.unwrap().delivered, 20);
 }
@@ -94,10 +94,9 @@ pub async fn sigterm_drains_and_exits_zero(engine: Engine) {
         assert_eq!(status, 200);
     }
     relay.signal("TERM");
-    let status = tokio::time::timeout(DEADLINE, relay.child.wait())
+    let status = tokio::time::timeout(DEADLINE, relay.wait())
         .await
-        .expect("exits within the deadline")
-        .unwrap();
+        .expect("exits within the deadline");
     assert_eq!(status.code(), Some(0));
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(text.contains("shutdown complete"), "{text}");
@@ -150,7 +149,7 @@ pub async fn debug_logs_never_contain_a_key_token_or_signature(engine: Engine) {
         .unwrap();
     let got = receiver.wait_for(3).await;
     relay.signal("TERM");
-    assert!(relay.child.wait().await.unwrap().success());
+    assert!(relay.wait().await.success());
 
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(text.lines().count() > 20, "trace logging produced output");
@@ -212,7 +211,7 @@ async fn postgres_two_replicas_survive_one_being_killed() {
     for i in 0..SENT {
         if i == SENT / 2 {
             b.signal("KILL");
-            b.child.wait().await.unwrap();
+            b.wait().await;
             b_alive = false;
         }
         let body = box_payload_with_id(&format!("replica-{i}"));
@@ -279,7 +278,7 @@ async fn postgres_two_replicas_survive_one_being_killed() {
         got.len()
     ));
     a.signal("TERM");
-    assert!(a.child.wait().await.unwrap().success());
+    assert!(a.wait().await.success());
 }
 
 /// PostgreSQL stops mid-stream and starts again: ingest answers 503 meanwhile, readiness
