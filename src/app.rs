@@ -118,6 +118,7 @@ impl Application {
         let limits = Limits {
             concurrency: d.concurrency,
             per_instance: d.per_instance_concurrency,
+            min_lease_left_ms: d.timeout_ms as i64,
         };
         // Deliveries stop on their own token, after the server and the writer are done.
         let delivery_stop = CancellationToken::new();

@@ -27,6 +27,10 @@ pub struct Job {
     pub body: Bytes,
     /// Attempts already made.
     pub attempts: u32,
+    /// When this process's lease on the event ends (unix ms). A job whose lease is nearly
+    /// over is not started: the event is claimed again from the store instead, so no other
+    /// replica can be delivering it at the same time.
+    pub lease_until_ms: i64,
 }
 
 /// The door into the delivery workers, with bounds on how many events are held in memory

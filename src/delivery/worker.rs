@@ -100,6 +100,8 @@ pub struct Limits {
     pub concurrency: usize,
     /// In-flight attempts per instance.
     pub per_instance: usize,
+    /// A job is started only with at least this much lease left (one attempt's timeout).
+    pub min_lease_left_ms: i64,
 }
 
 /// Runs jobs until `shutdown`; then lets in-flight attempts finish (the caller bounds how
@@ -147,6 +149,12 @@ pub async fn dispatch(
             let n = in_flight.entry(*instance_id).or_default();
             while *n < limits.per_instance && running.len() < limits.concurrency {
                 let Some(job) = queue.pop_front() else { break };
+                if job.lease_until_ms - now_ms() < limits.min_lease_left_ms {
+                    // Waited too long in memory: the lease may end mid-attempt. Drop this
+                    // copy; the poller claims the event again under a fresh lease.
+                    intake.release(job.instance_id);
+                    continue;
+                }
                 *n += 1;
                 let ctx = ctx.clone();
                 running.spawn(async move {
@@ -181,10 +189,8 @@ pub async fn poll(
         let mut claimed = 0;
         if room > 0 {
             let skip = intake.saturated();
-            match store
-                .claim_due(now_ms(), &intake.lease(), room as u32, &skip)
-                .await
-            {
+            let lease = intake.lease();
+            match store.claim_due(now_ms(), &lease, room as u32, &skip).await {
                 Ok(events) => {
                     claimed = events.len();
                     intake.unreserve(room - claimed);
@@ -195,6 +201,7 @@ pub async fn poll(
                             instance_id: e.instance_id,
                             body: e.body,
                             attempts: e.attempts,
+                            lease_until_ms: lease.until_ms,
                         });
                     }
                 }
@@ -211,7 +218,7 @@ pub async fn poll(
         // for the workers to free room. Otherwise sleep until the next event is due.
         let busy = room == 0 || !intake.saturated().is_empty();
         let floor = if busy { 50 } else { 5 };
-        let sleep = match store.next_due_ms(intake.owner()).await {
+        let sleep = match store.next_due_ms().await {
             Ok(Some(due)) => Duration::from_millis(
                 (due - now_ms()).clamp(floor, poll_interval.as_millis() as i64) as u64,
             ),

@@ -89,13 +89,14 @@ async fn commit(store: &dyn Store, intake: &Intake, batch: &mut Vec<Request>) {
     match result {
         Ok(results) => {
             for ((req, row), result) in batch.drain(..).zip(rows).zip(results) {
-                if row.lease.is_some() {
+                if let Some(lease) = &row.lease {
                     if result == Inserted::New {
                         intake.send(Job {
-                            event_id: row.event_id,
+                            event_id: row.event_id.clone(),
                             instance_id: row.instance_id,
-                            body: row.body,
+                            body: row.body.clone(),
                             attempts: 0,
+                            lease_until_ms: lease.until_ms,
                         });
                     } else {
                         intake.release(row.instance_id);

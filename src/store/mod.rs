@@ -220,7 +220,7 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_batch(&self, events: &[NewEvent]) -> Result<Vec<Inserted>, StoreError>;
 
     /// Claims up to `limit` events that are due (pending with `next_attempt_at <= now`, or
-    /// delivering under an expired lease), leasing them to `lease.owner`. Events of the
+    /// delivering under an expired lease, whoever held it), leasing them to `lease.owner`. Events of the
     /// instances in `skip` are left alone.
     async fn claim_due(
         &self,
@@ -230,9 +230,8 @@ pub trait Store: Send + Sync + 'static {
         skip: &[i64],
     ) -> Result<Vec<Claimed>, StoreError>;
 
-    /// Earliest `next_attempt_at` among pending events, or lease expiry among events leased
-    /// to owners other than `owner`.
-    async fn next_due_ms(&self, owner: &str) -> Result<Option<i64>, StoreError>;
+    /// Earliest `next_attempt_at` among pending events, or lease expiry among leased ones.
+    async fn next_due_ms(&self) -> Result<Option<i64>, StoreError>;
 
     /// Records attempts in one transaction, moving each event to its next state and
     /// releasing its lease.

@@ -125,7 +125,7 @@ impl Store for PostgresStore {
             "WITH due AS ( \
                SELECT event_id FROM events \
                WHERE ((status = 'pending' AND next_attempt_at <= $3) \
-                   OR (status = 'delivering' AND lease_until < $3 AND lease_owner <> $1)) \
+                   OR (status = 'delivering' AND lease_until < $3)) \
                  AND instance_id <> ALL($5) \
                ORDER BY next_attempt_at LIMIT $4 \
                FOR UPDATE SKIP LOCKED) \
@@ -143,14 +143,12 @@ impl Store for PostgresStore {
         Ok(rows.iter().map(claimed).collect())
     }
 
-    async fn next_due_ms(&self, owner: &str) -> Result<Option<i64>, StoreError> {
+    async fn next_due_ms(&self) -> Result<Option<i64>, StoreError> {
         let row = sqlx::query(
             "SELECT LEAST( \
                (SELECT MIN(next_attempt_at) FROM events WHERE status = 'pending'), \
-               (SELECT MIN(lease_until) FROM events WHERE status = 'delivering' \
-                  AND lease_owner <> $1)) AS due",
+               (SELECT MIN(lease_until) FROM events WHERE status = 'delivering')) AS due",
         )
-        .bind(owner)
         .fetch_one(&self.pool)
         .await?;
         Ok(row.get::<Option<i64>, _>("due"))

@@ -146,7 +146,7 @@ impl Store for SqliteStore {
                 sqlx::query(
                     "UPDATE events SET lease_owner = ?1, lease_until = ?2 \
                      WHERE event_id IN (SELECT event_id FROM events WHERE status = 'delivering' \
-                       AND lease_until < ?3 AND lease_owner IS NOT ?1 \
+                       AND lease_until < ?3 \
                        AND instance_id NOT IN (SELECT value FROM json_each(?5)) LIMIT ?4) \
                      RETURNING event_id, instance_id, body, attempts",
                 )
@@ -163,15 +163,13 @@ impl Store for SqliteStore {
         Ok(rows.iter().map(claimed).collect())
     }
 
-    async fn next_due_ms(&self, owner: &str) -> Result<Option<i64>, StoreError> {
+    async fn next_due_ms(&self) -> Result<Option<i64>, StoreError> {
         let row = sqlx::query(
             "SELECT MIN(t) AS due FROM ( \
                SELECT MIN(next_attempt_at) AS t FROM events WHERE status = 'pending' \
                UNION ALL \
-               SELECT MIN(lease_until) AS t FROM events WHERE status = 'delivering' \
-                 AND lease_owner IS NOT ?)",
+               SELECT MIN(lease_until) AS t FROM events WHERE status = 'delivering')",
         )
-        .bind(owner)
         .fetch_one(&self.reader)
         .await?;
         Ok(row.get::<Option<i64>, _>("due"))
