@@ -179,6 +179,17 @@ pub enum NextState {
     Failed,
 }
 
+impl NextState {
+    /// The columns an attempt's outcome sets: (status, next_attempt_at, finished_at).
+    pub fn columns(self, attempt_at_ms: i64) -> (Status, i64, Option<i64>) {
+        match self {
+            NextState::Delivered => (Status::Delivered, attempt_at_ms, Some(now_ms())),
+            NextState::RetryAt(t) => (Status::Pending, t, None),
+            NextState::Failed => (Status::Failed, attempt_at_ms, Some(now_ms())),
+        }
+    }
+}
+
 /// A stored event, for inspection.
 #[derive(Debug, Clone)]
 pub struct StoredEvent {
@@ -209,6 +220,19 @@ pub struct StatusCounts {
     pub delivered: u64,
     /// `failed`
     pub failed: u64,
+}
+
+impl StatusCounts {
+    /// Adds `n` events of the stored status `status` (unknown names are ignored).
+    pub fn add(&mut self, status: &str, n: u64) {
+        match Status::parse(status) {
+            Some(Status::Pending) => self.pending += n,
+            Some(Status::Delivering) => self.delivering += n,
+            Some(Status::Delivered) => self.delivered += n,
+            Some(Status::Failed) => self.failed += n,
+            None => {}
+        }
+    }
 }
 
 /// The storage every engine implements. Implementations must make `insert_batch` atomic and

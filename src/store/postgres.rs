@@ -160,11 +160,7 @@ impl Store for PostgresStore {
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         for (a, next) in batch {
-            let (status, next_at, finished) = match *next {
-                NextState::Delivered => (Status::Delivered, a.at_ms, Some(super::now_ms())),
-                NextState::RetryAt(t) => (Status::Pending, t, None),
-                NextState::Failed => (Status::Failed, a.at_ms, Some(super::now_ms())),
-            };
+            let (status, next_at, finished) = next.columns(a.at_ms);
             sqlx::query(
                 "INSERT INTO attempts (event_id, attempt, at, status_code, error, duration_ms) \
                  VALUES ($1, $2, $3, $4, $5, $6)",
@@ -250,14 +246,7 @@ impl Store for PostgresStore {
             .await?;
         let mut c = StatusCounts::default();
         for r in rows {
-            let n = r.get::<i64, _>("n") as u64;
-            match Status::parse(r.get::<&str, _>("status")) {
-                Some(Status::Pending) => c.pending = n,
-                Some(Status::Delivering) => c.delivering = n,
-                Some(Status::Delivered) => c.delivered = n,
-                Some(Status::Failed) => c.failed = n,
-                None => {}
-            }
+            c.add(r.get::<&str, _>("status"), r.get::<i64, _>("n") as u64);
         }
         Ok(c)
     }

@@ -183,6 +183,21 @@ impl Receiver {
             .await
     }
 
+    /// Waits until every one of these `eventId`s has arrived at least once.
+    pub async fn wait_for_all<'a>(
+        &self,
+        ids: impl IntoIterator<Item = &'a String> + Clone,
+    ) -> Vec<Received> {
+        self.wait_until("every accepted event", |r| {
+            let seen: std::collections::HashSet<_> = r
+                .iter()
+                .filter_map(|x| x.header("elements-webhook-id"))
+                .collect();
+            ids.clone().into_iter().all(|id| seen.contains(id.as_str()))
+        })
+        .await
+    }
+
     /// Waits for a request carrying this `Elements-Webhook-Id`.
     pub async fn wait_for_event(&self, event_id: &str) -> Vec<Received> {
         self.wait_until(&format!("event {event_id}"), |r| {

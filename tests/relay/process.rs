@@ -57,15 +57,7 @@ pub async fn a_sigkill_between_accept_and_delivery_loses_nothing(engine: Engine)
     let healthy = Receiver::start().await;
     let config = write_config(dir.path(), &url, &healthy);
     let mut relay = RelayProcess::start(&config, &log).await;
-    let got = healthy
-        .wait_until("every accepted event", |r| {
-            let seen: HashSet<_> = r
-                .iter()
-                .filter_map(|x| x.header("elements-webhook-id"))
-                .collect();
-            accepted.iter().all(|id| seen.contains(id.as_str()))
-        })
-        .await;
+    let got = healthy.wait_for_all(&accepted).await;
     for i in 0..20 {
         assert!(accepted.contains(&event_id(1, &format!("kill-{i}"))));
     }
@@ -245,15 +237,7 @@ async fn postgres_two_replicas_survive_one_being_killed() {
         SENT,
         "the surviving replica accepts everything"
     );
-    let got = receiver
-        .wait_until("every accepted event", |r| {
-            let seen: HashSet<_> = r
-                .iter()
-                .filter_map(|x| x.header("elements-webhook-id"))
-                .collect();
-            accepted_by.keys().all(|id| seen.contains(id.as_str()))
-        })
-        .await;
+    let got = receiver.wait_for_all(accepted_by.keys()).await;
     let mut times: HashMap<String, usize> = HashMap::new();
     for r in &got {
         let id = r.header("elements-webhook-id").unwrap().to_string();
@@ -338,15 +322,7 @@ async fn postgres_outage_is_503_and_loses_nothing() {
         assert_eq!(status, 200, "{a}");
         accepted.insert(a["eventId"].as_str().unwrap().to_string());
     }
-    let got = receiver
-        .wait_until("every accepted event", |r| {
-            let seen: HashSet<_> = r
-                .iter()
-                .filter_map(|x| x.header("elements-webhook-id"))
-                .collect();
-            accepted.iter().all(|id| seen.contains(id.as_str()))
-        })
-        .await;
+    let got = receiver.wait_for_all(&accepted).await;
     for id in &accepted {
         app.wait_for_status(id, Status::Delivered).await;
     }
