@@ -1,0 +1,106 @@
+//! Unit tests of the configuration layers, expansion and validation.
+
+use super::*;
+
+fn env(pairs: &[(&str, &str)]) -> Env {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+const INSTANCE: &str = r#"
+[[instances]]
+id = 7
+name = "Acme"
+[instances.configuration]
+"event.notification.enabled" = true
+"event.notification.callback.url" = "https://consumer.example.com/events"
+"box.webhook.primary.key" = "${PRIMARY}"
+"oauth.api.key" = "kept and ignored"
+"#;
+
+#[test]
+fn defaults_load_without_a_file() {
+    let (cfg, instances) = Config::load(None, &Env::new()).unwrap();
+    assert_eq!(cfg.server.listen, "0.0.0.0:8080");
+    assert_eq!(cfg.delivery.max_attempts, 10);
+    assert!(instances.is_empty());
+}
+
+#[test]
+fn environment_overrides_the_file() {
+    let e = env(&[
+        ("RELAY__SERVER__LISTEN", "127.0.0.1:9999"),
+        ("RELAY__DELIVERY__ALLOW_PRIVATE_DESTINATIONS", "true"),
+        ("RELAY__DELIVERY__TIMEOUT_MS", "1234"),
+    ]);
+    let (cfg, _) = Config::from_toml("[server]\nlisten = \"127.0.0.1:1\"\n", &e).unwrap();
+    assert_eq!(cfg.server.listen, "127.0.0.1:9999");
+    assert!(cfg.delivery.allow_private_destinations);
+    assert_eq!(cfg.delivery.timeout_ms, 1234);
+}
+
+#[test]
+fn dollar_names_are_read_from_the_environment() {
+    let (_, instances) = Config::from_toml(INSTANCE, &env(&[("PRIMARY", "k1")])).unwrap();
+    assert_eq!(
+        instances[0].box_primary_key.as_ref().unwrap().expose(),
+        "k1"
+    );
+}
+
+#[test]
+fn a_missing_dollar_name_is_an_error_naming_the_key() {
+    let err = Config::from_toml(INSTANCE, &Env::new())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("box.webhook.primary.key"), "{err}");
+    assert!(err.contains("PRIMARY"), "{err}");
+}
+
+#[test]
+fn an_unknown_key_is_an_error_naming_it() {
+    let err = Config::from_toml("[delivery]\ntimeout = 5\n", &Env::new())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("timeout"), "{err}");
+    let err = Config::from_toml("[nope]\nx = 1\n", &Env::new())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("nope"), "{err}");
+}
+
+#[test]
+fn a_bad_value_is_an_error_naming_the_key() {
+    for (toml, key) in [
+        ("[server]\nlisten = \"nowhere\"\n", "server.listen"),
+        ("[delivery]\njitter = 1.5\n", "delivery.jitter"),
+        ("[delivery]\ntimeout_ms = \"soon\"\n", "timeout_ms"),
+        ("[storage]\nurl = \"mysql://x\"\n", "storage.url"),
+        ("[log]\nformat = \"xml\"\n", "log.format"),
+    ] {
+        let err = Config::from_toml(toml, &Env::new())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(key), "{toml}: {err}");
+    }
+}
+
+#[test]
+fn a_bad_callback_url_is_an_error_naming_the_key() {
+    let text = INSTANCE.replace("https://consumer.example.com/events", "not a url");
+    let err = Config::from_toml(&text, &env(&[("PRIMARY", "k")]))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("event.notification.callback.url"), "{err}");
+}
+
+#[test]
+fn redacted_config_hides_every_secret() {
+    let (cfg, _) = Config::from_toml(INSTANCE, &env(&[("PRIMARY", "topsecret")])).unwrap();
+    let text = cfg.redacted().to_string();
+    assert!(!text.contains("topsecret"), "{text}");
+    assert!(!text.contains("kept and ignored"), "{text}");
+    assert!(text.contains("consumer.example.com"), "{text}");
+}

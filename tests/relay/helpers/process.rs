@@ -1,0 +1,96 @@
+//! The real `webhook-relay` binary as a child process.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Stdio;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+use super::DEADLINE;
+
+/// The real `webhook-relay` binary, started with a config file; logs JSON to a file.
+pub struct RelayProcess {
+    pub child: tokio::process::Child,
+    pub addr: SocketAddr,
+    drain: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl RelayProcess {
+    pub async fn start(config: &Path, log: &Path) -> Self {
+        Self::start_with_env(config, log, &[]).await
+    }
+
+    /// Starts the binary with extra environment variables.
+    pub async fn start_with_env(config: &Path, log: &Path, env: &[(&str, &str)]) -> Self {
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_webhook-relay"));
+        command
+            .arg("serve")
+            .arg("--config")
+            .arg(config)
+            .env("RELAY__LOG__FORMAT", "json")
+            .env_remove("RUST_LOG");
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start the relay binary");
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let mut log_file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .unwrap();
+        let addr = tokio::time::timeout(DEADLINE, async {
+            while let Some(line) = lines.next_line().await.unwrap() {
+                use std::io::Write;
+                writeln!(log_file, "{line}").unwrap();
+                let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
+                if v["message"] == "relay listening" {
+                    return v["addr"].as_str().unwrap().parse::<SocketAddr>().unwrap();
+                }
+            }
+            panic!("relay exited before listening");
+        })
+        .await
+        .expect("relay listens within the deadline");
+        // Keep draining its output so it never blocks on a full pipe.
+        let drain = tokio::spawn(async move {
+            use std::io::Write;
+            while let Ok(Some(line)) = lines.next_line().await {
+                let _ = writeln!(log_file, "{line}");
+            }
+        });
+        Self {
+            child,
+            addr,
+            drain: Some(drain),
+        }
+    }
+
+    /// Waits for the process to exit and for its log to be fully written.
+    pub async fn wait(&mut self) -> std::process::ExitStatus {
+        let status = self.child.wait().await.expect("wait for the relay");
+        if let Some(drain) = self.drain.take() {
+            let _ = tokio::time::timeout(DEADLINE, drain).await;
+        }
+        status
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub fn signal(&self, signal: &str) {
+        let pid = self.child.id().expect("running").to_string();
+        let status = std::process::Command::new("kill")
+            .args([&format!("-{signal}"), &pid])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+}
