@@ -144,7 +144,54 @@ pub async fn a_slow_consumer_does_not_hold_up_another_instance(engine: Engine) {
     );
 }
 
+pub async fn a_consumer_that_times_out_is_retried(engine: Engine) {
+    let receiver = Receiver::start().await;
+    receiver.script([Behavior::Hang]); // longer than delivery.timeout_ms (2 s here)
+    let app = spawn_app(&engine, &receiver).await;
+    let (_, answer) = app.send(&box_payload()).await;
+    let id = answer["eventId"].as_str().unwrap();
+    let attempts = app.wait_for_status(id, Status::Delivered).await;
+    assert_eq!(attempts, 2);
+    assert_eq!(receiver.received().len(), 2);
+}
+
+pub async fn an_unreachable_consumer_is_retried_until_max_attempts(engine: Engine) {
+    // A port nothing listens on: every attempt is a connect error.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let dir = tempfile::tempdir().unwrap();
+    let url = engine.fresh_url(dir.path()).await;
+    let app = spawn_app_to(&url, &format!("http://127.0.0.1:{port}"), &Env::new(), dir).await;
+    let (status, answer) = app.send(&box_payload()).await;
+    assert_eq!(status, 200);
+    let id = answer["eventId"].as_str().unwrap();
+    assert_eq!(app.wait_for_status(id, Status::Failed).await, 4);
+    let error = app.event(id).await.unwrap().last_error.unwrap_or_default();
+    assert!(error.contains("connect"), "{error}");
+}
+
+pub async fn retry_after_is_honoured(engine: Engine) {
+    let receiver = Receiver::start().await;
+    receiver.script([Behavior::RetryAfter(503, 1)]);
+    let app = spawn_app(&engine, &receiver).await;
+    let (_, answer) = app.send(&box_payload()).await;
+    let id = answer["eventId"].as_str().unwrap();
+    app.wait_for_status(id, Status::Delivered).await;
+    let got = receiver.received();
+    assert_eq!(got.len(), 2);
+    // Without Retry-After the test schedule would retry after ~50 ms.
+    let gap = got[1].at - got[0].at;
+    assert!(
+        gap >= std::time::Duration::from_millis(900),
+        "retried after {gap:?}"
+    );
+}
+
 engine_tests!(
+    a_consumer_that_times_out_is_retried,
+    an_unreachable_consumer_is_retried_until_max_attempts,
+    retry_after_is_honoured,
     a_failing_consumer_gets_the_same_event_and_bytes_once_it_recovers,
     gone_stops_retries_at_once,
     after_max_attempts_the_event_is_failed_and_kept,

@@ -85,7 +85,17 @@ pub async fn spawn_app_at(
     env: &Env,
     dir: tempfile::TempDir,
 ) -> TestApp {
-    let text = test_config(url, &receiver.url(""), "");
+    spawn_app_to(url, &receiver.url(""), env, dir).await
+}
+
+/// Starts a relay on the store at `url` whose callbacks live under `callback_base`.
+pub async fn spawn_app_to(
+    url: &str,
+    callback_base: &str,
+    env: &Env,
+    dir: tempfile::TempDir,
+) -> TestApp {
+    let text = test_config(url, callback_base, "");
     let (config, instances) = Config::from_toml(&text, env).expect("test config is valid");
     let app = Application::build(config, instances)
         .await

@@ -22,6 +22,8 @@ pub enum Behavior {
     Status(u16),
     /// Answer with this status and a Location header.
     Redirect(u16, String),
+    /// Answer with this status and `Retry-After: <seconds>`.
+    RetryAfter(u16, u64),
     /// Never answer (until the test ends).
     Hang,
     /// Answer 200 after this many milliseconds.
@@ -34,6 +36,8 @@ pub struct Received {
     pub path: String,
     pub headers: HeaderMap,
     pub body: Bytes,
+    /// When it arrived.
+    pub at: std::time::Instant,
 }
 
 impl Received {
@@ -82,6 +86,7 @@ impl Receiver {
                     path: uri.path().to_string(),
                     headers,
                     body,
+                    at: std::time::Instant::now(),
                 });
                 s.notify.notify_waiters();
                 respond(behavior).await
@@ -184,6 +189,11 @@ async fn respond(behavior: Behavior) -> Response {
         Behavior::Redirect(code, to) => {
             (StatusCode::from_u16(code).unwrap(), [("location", to)]).into_response()
         }
+        Behavior::RetryAfter(code, secs) => (
+            StatusCode::from_u16(code).unwrap(),
+            [("retry-after", secs.to_string())],
+        )
+            .into_response(),
         Behavior::Delay(ms) => {
             tokio::time::sleep(Duration::from_millis(ms)).await;
             StatusCode::OK.into_response()
