@@ -1,0 +1,333 @@
+//! `relay-bench`: one command that measures the relay on this machine and prints a table
+//! (also written as JSON):
+//!
+//! 1. the no-op baseline: the same load generator against an axum server that reads the body
+//!    and answers 200 (a separate process);
+//! 2. ingest throughput at saturation (accepted = answered 200 after commit), and its ratio
+//!    to the baseline;
+//! 3. end-to-end latency at a fixed offered rate, send → receiver;
+//! 4. drain rate: a backlog ingested while the callback hangs, then delivered;
+//! 5. peak RSS of the relay with a large backlog, and during the saturation run;
+//!
+//! on SQLite, and again on PostgreSQL with `--postgres URL`. Each phase starts a fresh relay
+//! process on a fresh store. `--smoke` runs every phase with a few hundred events (CI).
+//!
+//! cargo build --release && cargo run --release --bin relay-bench
+
+mod load;
+mod process;
+mod receiver;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use clap::{Parser, Subcommand};
+use serde_json::{json, Value};
+use webhook_relay::event::event_id;
+
+use load::{fixed_rate, saturate, Target};
+use process::Server;
+use receiver::Receiver;
+
+/// Benchmark of the relay: baseline, ingest, latency, drain, memory.
+#[derive(Parser)]
+#[command(name = "relay-bench")]
+struct Args {
+    #[command(subcommand)]
+    mode: Option<Mode>,
+    /// A few hundred events per phase: checks the benchmark runs, measures nothing.
+    #[arg(long)]
+    smoke: bool,
+    /// Also measure PostgreSQL (a fresh database per phase is created through this URL).
+    #[arg(long)]
+    postgres: Option<String>,
+    /// Where to write the JSON figures.
+    #[arg(long, default_value = "target/bench/latest.json")]
+    out: PathBuf,
+    /// Requests of the baseline and ingest saturation runs.
+    #[arg(long, default_value_t = 50_000)]
+    requests: usize,
+    /// Concurrent keep-alive connections of the saturation runs.
+    #[arg(long, default_value_t = 64)]
+    connections: usize,
+    /// Offered rate of the latency run (events/s).
+    #[arg(long, default_value_t = 2_000)]
+    rate: u32,
+    /// Duration of the latency run (s).
+    #[arg(long, default_value_t = 30)]
+    seconds: u64,
+    /// Backlog of the drain run.
+    #[arg(long, default_value_t = 100_000)]
+    drain_backlog: usize,
+    /// Backlog of the memory run.
+    #[arg(long, default_value_t = 1_000_000)]
+    memory_backlog: usize,
+}
+
+#[derive(Subcommand)]
+enum Mode {
+    /// The no-op baseline server (started by the benchmark itself).
+    Noop {
+        #[arg(long)]
+        listen: String,
+    },
+}
+
+#[tokio::main]
+async fn main() {
+    let mut args = Args::parse();
+    if let Some(Mode::Noop { listen }) = &args.mode {
+        process::serve_noop(listen).await;
+        return;
+    }
+    if args.smoke {
+        args.requests = 300;
+        args.rate = 200;
+        args.seconds = 1;
+        args.drain_backlog = 300;
+        args.memory_backlog = 300;
+    }
+    let work = std::env::temp_dir().join(format!("relay-bench-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&work).expect("work directory");
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    println!(
+        "relay-bench: {cores} cores, body {} bytes, {} connections{}",
+        load::body_len(),
+        args.connections,
+        if args.smoke { ", SMOKE run" } else { "" }
+    );
+
+    let (receiver, receiver_addr) = Receiver::start().await;
+    let callback = format!("http://{receiver_addr}/events");
+
+    let baseline = {
+        let noop = Server::noop().await;
+        let target = Target {
+            url: noop.url("/webhooks/box/1"),
+            run: "noop".into(),
+        };
+        let r = saturate(&target, args.requests, args.connections).await;
+        noop.stop();
+        println!("baseline (no-op server): {:.0} req/s", r.rate());
+        r.rate()
+    };
+
+    let mut engines = vec![("sqlite", None)];
+    if let Some(url) = &args.postgres {
+        engines.push(("postgres", Some(url.clone())));
+    }
+    let mut results = serde_json::Map::new();
+    for (engine, admin) in engines {
+        let storage = |phase: &str| {
+            let admin = admin.clone();
+            let path = work.join(format!("{engine}-{phase}.db"));
+            async move {
+                match admin {
+                    None => format!("sqlite://{}", path.display()),
+                    Some(url) => fresh_database(&url).await,
+                }
+            }
+        };
+        let figures = run_engine(&args, &work, &receiver, &callback, baseline, storage).await;
+        print_table(engine, baseline, &figures);
+        results.insert(engine.into(), figures);
+    }
+
+    let report = json!({
+        "date": chrono::Utc::now().to_rfc3339(),
+        "cores": cores,
+        "smoke": args.smoke,
+        "body_bytes": load::body_len(),
+        "connections": args.connections,
+        "baseline_rps": baseline.round(),
+        "engines": results,
+    });
+    if let Some(dir) = args.out.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    std::fs::write(&args.out, serde_json::to_string_pretty(&report).unwrap())
+        .expect("write the JSON figures");
+    println!("figures written to {}", args.out.display());
+    let _ = std::fs::remove_dir_all(&work);
+}
+
+async fn run_engine<F, Fut>(
+    args: &Args,
+    work: &Path,
+    receiver: &Receiver,
+    callback: &str,
+    baseline: f64,
+    storage: F,
+) -> Value
+where
+    F: Fn(&'static str) -> Fut,
+    Fut: std::future::Future<Output = String>,
+{
+    // Ingest at saturation, callback healthy (delivery runs alongside, as in production).
+    receiver.reset();
+    receiver.set_down(false);
+    let relay = Server::relay(work, &storage("ingest").await, callback).await;
+    let target = Target {
+        url: relay.url("/webhooks/box/1"),
+        run: format!("ingest-{}", uuid::Uuid::new_v4().simple()),
+    };
+    let ingest = saturate(&target, args.requests, args.connections).await;
+    let ingest_rss = relay.peak_rss_mib();
+    relay.stop();
+    println!("ingest: {:.0} accepted/s ({} failed)", ingest.rate(), ingest.failed);
+
+    // End-to-end latency at a fixed rate.
+    receiver.reset();
+    let relay = Server::relay(work, &storage("latency").await, callback).await;
+    let target = Target {
+        url: relay.url("/webhooks/box/1"),
+        run: format!("latency-{}", uuid::Uuid::new_v4().simple()),
+    };
+    let (sent, failed) =
+        fixed_rate(&target, args.rate, Duration::from_secs(args.seconds)).await;
+    let accepted = sent.iter().filter(|s| s.is_some()).count();
+    let all_arrived = receiver.wait_distinct(accepted, Duration::from_secs(120)).await;
+    let mut latencies: Vec<f64> = sent
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| {
+            let sent = (*s)?;
+            let id = event_id(1, &format!("{}-{i}", target.run));
+            receiver
+                .arrival(&id)
+                .map(|at| at.duration_since(sent).as_secs_f64() * 1000.0)
+        })
+        .collect();
+    latencies.sort_by(|a, b| a.total_cmp(b));
+    relay.stop();
+    let pct = |p: f64| -> f64 {
+        if latencies.is_empty() {
+            return f64::NAN;
+        }
+        let i = ((latencies.len() as f64 * p).ceil() as usize).clamp(1, latencies.len()) - 1;
+        latencies[i]
+    };
+    println!(
+        "latency at {}/s: p50 {:.2} ms, p99 {:.2} ms, p99.9 {:.2} ms ({} failed, all arrived: {all_arrived})",
+        args.rate,
+        pct(0.5),
+        pct(0.99),
+        pct(0.999),
+        failed
+    );
+
+    // Drain: backlog while the callback hangs, then the callback comes back.
+    receiver.reset();
+    receiver.set_down(true);
+    let relay = Server::relay(work, &storage("drain").await, callback).await;
+    let target = Target {
+        url: relay.url("/webhooks/box/1"),
+        run: format!("drain-{}", uuid::Uuid::new_v4().simple()),
+    };
+    let backlog = saturate(&target, args.drain_backlog, args.connections).await;
+    let up = Instant::now();
+    receiver.set_down(false);
+    let drained = receiver
+        .wait_distinct(backlog.ok, Duration::from_secs(600))
+        .await;
+    let drain_secs = up.elapsed().as_secs_f64();
+    let drain_requests = receiver.requests();
+    relay.stop();
+    let drain_rate = backlog.ok as f64 / drain_secs;
+    println!(
+        "drain: {} events in {drain_secs:.2} s = {drain_rate:.0} events/s (complete: {drained})",
+        backlog.ok
+    );
+
+    // Memory with a large backlog (callback hanging, so everything stays pending).
+    receiver.reset();
+    receiver.set_down(true);
+    let relay = Server::relay(work, &storage("memory").await, callback).await;
+    let target = Target {
+        url: relay.url("/webhooks/box/1"),
+        run: format!("memory-{}", uuid::Uuid::new_v4().simple()),
+    };
+    let memory = saturate(&target, args.memory_backlog, args.connections).await;
+    let backlog_rss = relay.peak_rss_mib();
+    relay.stop();
+    receiver.set_down(false);
+    println!(
+        "memory: peak RSS {backlog_rss:.1} MiB with {} pending ({:.0} accepted/s while backlogged)",
+        memory.ok,
+        memory.rate()
+    );
+
+    json!({
+        "ingest_accepted_per_s": ingest.rate().round(),
+        "ingest_failed": ingest.failed,
+        "ingest_ratio_to_baseline": (ingest.rate() / baseline * 1000.0).round() / 1000.0,
+        "ingest_peak_rss_mib": (ingest_rss * 10.0).round() / 10.0,
+        "latency_rate_per_s": args.rate,
+        "latency_seconds": args.seconds,
+        "latency_events": latencies.len(),
+        "latency_failed": failed,
+        "latency_p50_ms": (pct(0.5) * 100.0).round() / 100.0,
+        "latency_p99_ms": (pct(0.99) * 100.0).round() / 100.0,
+        "latency_p999_ms": (pct(0.999) * 100.0).round() / 100.0,
+        "drain_events": backlog.ok,
+        "drain_seconds": (drain_secs * 100.0).round() / 100.0,
+        "drain_events_per_s": drain_rate.round(),
+        "drain_complete": drained,
+        "drain_callback_requests": drain_requests,
+        "backlog_events": memory.ok,
+        "backlog_peak_rss_mib": (backlog_rss * 10.0).round() / 10.0,
+    })
+}
+
+fn print_table(engine: &str, baseline: f64, f: &Value) {
+    let n = |k: &str| f[k].as_f64().unwrap_or(f64::NAN);
+    println!();
+    println!("| {engine} | figure | target (2 cores) |");
+    println!("|---|---|---|");
+    println!("| no-op baseline | {baseline:.0} req/s | |");
+    println!(
+        "| ingest at saturation | {:.0} accepted/s = {:.0} % of baseline | ≥ {} % |",
+        n("ingest_accepted_per_s"),
+        n("ingest_ratio_to_baseline") * 100.0,
+        if engine == "postgres" { 25 } else { 50 }
+    );
+    println!(
+        "| end-to-end latency at {:.0}/s | p50 {:.2} ms, p99 {:.2} ms, p99.9 {:.2} ms | p50 ≤ 5, p99 ≤ 25 ms |",
+        n("latency_rate_per_s"),
+        n("latency_p50_ms"),
+        n("latency_p99_ms"),
+        n("latency_p999_ms")
+    );
+    println!(
+        "| drain of {:.0} events | {:.0} events/s ({:.2} s) | ≥ 10,000/s |",
+        n("drain_events"),
+        n("drain_events_per_s"),
+        n("drain_seconds")
+    );
+    println!(
+        "| peak RSS, {:.0} pending | {:.1} MiB | ≤ 150 MiB |",
+        n("backlog_events"),
+        n("backlog_peak_rss_mib")
+    );
+    println!(
+        "| peak RSS, saturation run | {:.1} MiB | |",
+        n("ingest_peak_rss_mib")
+    );
+    println!();
+}
+
+/// Creates a fresh database on the server of `admin_url`; returns its URL.
+async fn fresh_database(admin_url: &str) -> String {
+    use sqlx::Connection;
+    let name = format!("relay_bench_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = sqlx::PgConnection::connect(admin_url)
+        .await
+        .expect("connect to the --postgres URL");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .expect("create a benchmark database");
+    let mut url = url::Url::parse(admin_url).expect("--postgres is a URL");
+    url.set_path(&name);
+    url.to_string()
+}

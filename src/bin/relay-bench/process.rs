@@ -1,0 +1,148 @@
+//! The processes under test: the relay (the real binary, beside this one) and the no-op
+//! baseline server (this binary's `noop` mode), each a separate process on 127.0.0.1.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::load::KEY;
+
+/// A child process serving HTTP.
+pub struct Server {
+    child: Child,
+    /// Where it listens.
+    pub addr: SocketAddr,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+fn sibling(name: &str) -> PathBuf {
+    std::env::current_exe()
+        .expect("own path")
+        .with_file_name(name)
+}
+
+impl Server {
+    /// Starts the relay with a store at `storage_url`, delivering to `callback`.
+    pub async fn relay(dir: &Path, storage_url: &str, callback: &str) -> Server {
+        let port = free_port();
+        let config = dir.join("bench-relay.toml");
+        std::fs::write(
+            &config,
+            format!(
+                r#"
+[server]
+listen = "127.0.0.1:{port}"
+shutdown_grace_ms = 2000
+[storage]
+url = "{storage_url}"
+[delivery]
+allow_private_destinations = true
+concurrency = 64
+per_instance_concurrency = 64
+timeout_ms = 2000
+# Short retries: the drain phase measures throughput, not the backoff schedule.
+backoff_base_ms = 100
+backoff_factor = 2.0
+backoff_max_ms = 1000
+max_attempts = 1000
+[log]
+level = "warn"
+[[instances]]
+id = 1
+name = "Bench"
+[instances.configuration]
+"event.notification.enabled" = true
+"event.notification.callback.url" = "{callback}"
+"event.notification.signature.key" = "bench-event-key"
+"box.webhook.primary.key" = "{KEY}"
+"#
+            ),
+        )
+        .expect("write the relay's config");
+        let relay = sibling("webhook-relay");
+        assert!(
+            relay.exists(),
+            "{} not found: build it first (cargo build --release)",
+            relay.display()
+        );
+        let child = Command::new(relay)
+            .arg("--config")
+            .arg(&config)
+            .env_remove("RUST_LOG")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the relay");
+        Self::ready(child, port).await
+    }
+
+    /// Starts the no-op baseline server (this binary, `noop` mode).
+    pub async fn noop() -> Server {
+        let port = free_port();
+        let child = Command::new(std::env::current_exe().expect("own path"))
+            .args(["noop", "--listen", &format!("127.0.0.1:{port}")])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start the no-op server");
+        Self::ready(child, port).await
+    }
+
+    async fn ready(child: Child, port: u16) -> Server {
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("address");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let http = reqwest::Client::new();
+        loop {
+            let ok = http
+                .get(format!("http://{addr}/readyz"))
+                .send()
+                .await
+                .map(|r| r.status().is_success())
+                .unwrap_or(false);
+            if ok {
+                return Server { child, addr };
+            }
+            assert!(Instant::now() < deadline, "server on {addr} never became ready");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// URL of a path on this server.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Peak resident memory so far (VmHWM), in MiB.
+    pub fn peak_rss_mib(&self) -> f64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+            .map_or(0.0, |kb| kb / 1024.0)
+    }
+
+    /// SIGTERM, then wait.
+    pub fn stop(mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+/// The no-op server: reads the body, answers 200 (also `/readyz`).
+pub async fn serve_noop(listen: &str) {
+    let app = axum::Router::new().fallback(|_body: axum::body::Bytes| async { "ok" });
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .expect("bind the no-op server");
+    axum::serve(listener, app).await.expect("no-op server");
+}
