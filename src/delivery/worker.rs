@@ -184,11 +184,14 @@ pub async fn poll(
 ) {
     const CLAIM_BATCH: usize = 256;
     let mut last_prune = std::time::Instant::now();
+    let mut idle_backoff = Duration::ZERO;
     while !shutdown.is_cancelled() {
         let room = intake.reserve(CLAIM_BATCH);
         let mut claimed = 0;
+        let mut skip_was_empty = true;
         if room > 0 {
             let skip = intake.saturated();
+            skip_was_empty = skip.is_empty();
             let lease = intake.lease();
             match store.claim_due(now_ms(), &lease, room as u32, &skip).await {
                 Ok(events) => {
@@ -214,15 +217,24 @@ pub async fn poll(
         if room > 0 && claimed == room {
             continue; // more may be due right now
         }
-        // Memory budget full, or what is due belongs to saturated instances: wait a little
-        // for the workers to free room. Otherwise sleep until the next event is due.
-        let busy = room == 0 || !intake.saturated().is_empty();
-        let floor = if busy { 50 } else { 5 };
-        let sleep = match store.next_due_ms().await {
-            Ok(Some(due)) => Duration::from_millis(
-                (due - now_ms()).clamp(floor, poll_interval.as_millis() as i64) as u64,
-            ),
-            _ => poll_interval,
+        // Memory budget full, or what is due may all belong to saturated instances (then a
+        // claim only scans): back off, up to the poll interval, until claims succeed again.
+        // Otherwise sleep until the next event is due.
+        let starved = room == 0 || (claimed == 0 && !skip_was_empty);
+        idle_backoff = if starved {
+            (idle_backoff * 2).clamp(Duration::from_millis(50), poll_interval)
+        } else {
+            Duration::ZERO
+        };
+        let sleep = if starved {
+            idle_backoff
+        } else {
+            match store.next_due_ms().await {
+                Ok(Some(due)) => Duration::from_millis(
+                    (due - now_ms()).clamp(5, poll_interval.as_millis() as i64) as u64,
+                ),
+                _ => poll_interval,
+            }
         };
         tokio::select! {
             _ = tokio::time::sleep(sleep) => {}

@@ -149,6 +149,23 @@ async fn main() {
         .expect("write the JSON figures");
     println!("figures written to {}", args.out.display());
     let _ = std::fs::remove_dir_all(&work);
+    // A benchmark whose phases lost requests or events measured nothing: fail loudly.
+    let broken: Vec<String> = report["engines"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(_, f)| {
+            f["ingest_failed"] != 0
+                || f["latency_failed"] != 0
+                || f["drain_complete"] != true
+                || f["latency_complete"] != true
+        })
+        .map(|(engine, _)| engine.clone())
+        .collect();
+    if !broken.is_empty() {
+        eprintln!("relay-bench: incomplete phases on {}", broken.join(", "));
+        std::process::exit(1);
+    }
 }
 
 async fn run_engine<F, Fut>(
@@ -174,7 +191,11 @@ where
     let ingest = saturate(&target, args.requests, args.connections).await;
     let ingest_rss = relay.peak_rss_mib();
     relay.stop();
-    println!("ingest: {:.0} accepted/s ({} failed)", ingest.rate(), ingest.failed);
+    println!(
+        "ingest: {:.0} accepted/s ({} failed)",
+        ingest.rate(),
+        ingest.failed
+    );
 
     // End-to-end latency at a fixed rate.
     receiver.reset();
@@ -183,10 +204,11 @@ where
         url: relay.url("/webhooks/box/1"),
         run: format!("latency-{}", uuid::Uuid::new_v4().simple()),
     };
-    let (sent, failed) =
-        fixed_rate(&target, args.rate, Duration::from_secs(args.seconds)).await;
+    let (sent, failed) = fixed_rate(&target, args.rate, Duration::from_secs(args.seconds)).await;
     let accepted = sent.iter().filter(|s| s.is_some()).count();
-    let all_arrived = receiver.wait_distinct(accepted, Duration::from_secs(120)).await;
+    let all_arrived = receiver
+        .wait_distinct(accepted, Duration::from_secs(120))
+        .await;
     let mut latencies: Vec<f64> = sent
         .iter()
         .enumerate()
@@ -266,6 +288,7 @@ where
         "latency_seconds": args.seconds,
         "latency_events": latencies.len(),
         "latency_failed": failed,
+        "latency_complete": all_arrived,
         "latency_p50_ms": (pct(0.5) * 100.0).round() / 100.0,
         "latency_p99_ms": (pct(0.99) * 100.0).round() / 100.0,
         "latency_p999_ms": (pct(0.999) * 100.0).round() / 100.0,

@@ -108,7 +108,10 @@ name = "Bench"
             if ok {
                 return Server { child, addr };
             }
-            assert!(Instant::now() < deadline, "server on {addr} never became ready");
+            assert!(
+                Instant::now() < deadline,
+                "server on {addr} never became ready"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }

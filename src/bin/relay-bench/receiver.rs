@@ -36,7 +36,10 @@ impl Receiver {
                 let mut down = r.down.subscribe();
                 let _ = down.wait_for(|d| !d).await;
                 r.requests.fetch_add(1, Ordering::Relaxed);
-                if let Some(id) = headers.get("elements-webhook-id").and_then(|v| v.to_str().ok()) {
+                if let Some(id) = headers
+                    .get("elements-webhook-id")
+                    .and_then(|v| v.to_str().ok())
+                {
                     r.arrivals
                         .lock()
                         .unwrap()
@@ -46,7 +49,9 @@ impl Receiver {
                 StatusCode::OK
             }
         });
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind receiver");
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind receiver");
         let addr = listener.local_addr().expect("receiver address");
         tokio::spawn(async move { axum::serve(listener, app).await });
         (receiver, addr)
