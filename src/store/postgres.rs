@@ -158,35 +158,60 @@ impl Store for PostgresStore {
         &self,
         batch: &[(AttemptRecord, NextState)],
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        // Two statements for the whole batch, arrays unnested server-side.
+        let mut ids = Vec::with_capacity(batch.len());
+        let mut numbers = Vec::with_capacity(batch.len());
+        let mut ats = Vec::with_capacity(batch.len());
+        let mut codes = Vec::with_capacity(batch.len());
+        let mut errors = Vec::with_capacity(batch.len());
+        let mut durations = Vec::with_capacity(batch.len());
+        let mut statuses = Vec::with_capacity(batch.len());
+        let mut next_ats = Vec::with_capacity(batch.len());
+        let mut summaries = Vec::with_capacity(batch.len());
+        let mut finished = Vec::with_capacity(batch.len());
         for (a, next) in batch {
-            let (status, next_at, finished) = next.columns(a.at_ms);
-            sqlx::query(
-                "INSERT INTO attempts (event_id, attempt, at, status_code, error, duration_ms) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(&a.event_id)
-            .bind(a.attempt as i32)
-            .bind(a.at_ms)
-            .bind(a.status_code.map(i32::from))
-            .bind(&a.error)
-            .bind(a.duration_ms)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query(
-                "UPDATE events SET status = $1, attempts = $2, next_attempt_at = $3, \
-                 lease_owner = NULL, lease_until = NULL, last_error = $4, finished_at = $5 \
-                 WHERE event_id = $6 AND status <> 'delivered'",
-            )
-            .bind(status.as_str())
-            .bind(a.attempt as i32)
-            .bind(next_at)
-            .bind(a.summary())
-            .bind(finished)
-            .bind(&a.event_id)
-            .execute(&mut *tx)
-            .await?;
+            let (status, next_at, done) = next.columns(a.at_ms);
+            ids.push(a.event_id.as_str());
+            numbers.push(a.attempt as i32);
+            ats.push(a.at_ms);
+            codes.push(a.status_code.map(i32::from));
+            errors.push(a.error.as_deref());
+            durations.push(a.duration_ms);
+            statuses.push(status.as_str());
+            next_ats.push(next_at);
+            summaries.push(a.summary());
+            finished.push(done);
         }
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO attempts (event_id, attempt, at, status_code, error, duration_ms) \
+             SELECT * FROM UNNEST($1::text[], $2::int[], $3::bigint[], $4::int[], $5::text[], \
+               $6::bigint[])",
+        )
+        .bind(&ids)
+        .bind(&numbers)
+        .bind(&ats)
+        .bind(&codes)
+        .bind(&errors)
+        .bind(&durations)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE events e SET status = v.status, attempts = v.attempts, \
+               next_attempt_at = v.next_at, lease_owner = NULL, lease_until = NULL, \
+               last_error = v.last_error, finished_at = v.finished \
+             FROM UNNEST($1::text[], $2::text[], $3::int[], $4::bigint[], $5::text[], \
+               $6::bigint[]) AS v (event_id, status, attempts, next_at, last_error, finished) \
+             WHERE e.event_id = v.event_id AND e.status <> 'delivered'",
+        )
+        .bind(&ids)
+        .bind(&statuses)
+        .bind(&numbers)
+        .bind(&next_ats)
+        .bind(&summaries)
+        .bind(&finished)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(())
     }

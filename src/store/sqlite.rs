@@ -200,34 +200,44 @@ impl Store for SqliteStore {
         &self,
         batch: &[(AttemptRecord, NextState)],
     ) -> Result<(), StoreError> {
+        // Two multi-row statements per chunk (see `insert_batch`).
+        const ROWS_PER_STATEMENT: usize = 256;
         let mut tx = self.writer.begin().await?;
-        for (a, next) in batch {
-            let (status, next_at, finished) = next.columns(a.at_ms);
-            sqlx::query(
+        for chunk in batch.chunks(ROWS_PER_STATEMENT) {
+            let rows = vec!["(?,?,?,?,?,?)"; chunk.len()].join(",");
+            let insert_sql = format!(
                 "INSERT INTO attempts (event_id, attempt, at, status_code, error, duration_ms) \
-                 VALUES (?, ?, ?, ?, ?, ?)",
-            )
-            .bind(&a.event_id)
-            .bind(i64::from(a.attempt))
-            .bind(a.at_ms)
-            .bind(a.status_code.map(i64::from))
-            .bind(&a.error)
-            .bind(a.duration_ms)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query(
-                "UPDATE events SET status = ?, attempts = ?, next_attempt_at = ?, \
-                 lease_owner = NULL, lease_until = NULL, last_error = ?, finished_at = ? \
-                 WHERE event_id = ? AND status != 'delivered'",
-            )
-            .bind(status.as_str())
-            .bind(i64::from(a.attempt))
-            .bind(next_at)
-            .bind(a.summary())
-            .bind(finished)
-            .bind(&a.event_id)
-            .execute(&mut *tx)
-            .await?;
+                 VALUES {rows}"
+            );
+            let update_sql = format!(
+                "WITH v (event_id, status, attempts, next_at, last_error, finished) AS \
+                   (VALUES {rows}) \
+                 UPDATE events SET status = v.status, attempts = v.attempts, \
+                   next_attempt_at = v.next_at, lease_owner = NULL, lease_until = NULL, \
+                   last_error = v.last_error, finished_at = v.finished \
+                 FROM v WHERE events.event_id = v.event_id AND events.status != 'delivered'"
+            );
+            let mut insert = sqlx::query(&insert_sql);
+            let mut update = sqlx::query(&update_sql);
+            for (a, next) in chunk {
+                let (status, next_at, finished) = next.columns(a.at_ms);
+                insert = insert
+                    .bind(&a.event_id)
+                    .bind(i64::from(a.attempt))
+                    .bind(a.at_ms)
+                    .bind(a.status_code.map(i64::from))
+                    .bind(&a.error)
+                    .bind(a.duration_ms);
+                update = update
+                    .bind(&a.event_id)
+                    .bind(status.as_str())
+                    .bind(i64::from(a.attempt))
+                    .bind(next_at)
+                    .bind(a.summary())
+                    .bind(finished);
+            }
+            insert.execute(&mut *tx).await?;
+            update.execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())
