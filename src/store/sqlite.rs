@@ -22,6 +22,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations/
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    checkpointer: SqlitePool,
 }
 
 impl SqliteStore {
@@ -42,11 +43,12 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
+        // Checkpoints run beside the writer (see `checkpoint_loop`), not inside its commits.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
             .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options.clone())
+            .connect_with(options.clone().pragma("wal_autocheckpoint", "0"))
             .await?;
         MIGRATOR
             .run(&writer)
@@ -55,7 +57,7 @@ impl SqliteStore {
         let reader = SqlitePoolOptions::new()
             .max_connections(2)
             .acquire_timeout(Duration::from_secs(10))
-            .connect_with(options.read_only(true))
+            .connect_with(options.clone().read_only(true))
             .await?;
         let released = sqlx::query(
             "UPDATE events SET status = 'pending', lease_owner = NULL, lease_until = NULL \
@@ -67,7 +69,54 @@ impl SqliteStore {
         if released > 0 {
             tracing::info!(released, "released leases left by the previous run");
         }
-        Ok(Self { writer, reader })
+        let checkpointer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await?;
+        tokio::spawn(checkpoint_loop(checkpointer.clone()));
+        Ok(Self {
+            writer,
+            reader,
+            checkpointer,
+        })
+    }
+}
+
+/// Copies the WAL back into the database file every 100 ms on a connection of its own, so
+/// the writer's commits never pay for it. PASSIVE never blocks the writer; when the WAL has
+/// grown past ~64 MiB (a checkpoint kept losing to a busy writer), a RESTART checkpoint
+/// waits for a gap so the WAL starts over. Ends when the store is closed.
+async fn checkpoint_loop(pool: SqlitePool) {
+    const BIG_WAL_FRAMES: i64 = 16_384; // 4 KiB pages
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if pool.is_closed() {
+            return;
+        }
+        let passive = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .fetch_one(&pool)
+            .await;
+        let wal_frames = match passive {
+            Ok(row) => row.try_get::<i64, _>(1).unwrap_or(0),
+            Err(e) if pool.is_closed() => {
+                tracing::debug!(error = %e, "checkpointer stopped");
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "WAL checkpoint failed");
+                continue;
+            }
+        };
+        if wal_frames > BIG_WAL_FRAMES {
+            if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(RESTART)")
+                .execute(&pool)
+                .await
+            {
+                tracing::warn!(error = %e, "WAL restart checkpoint failed");
+            }
+        }
     }
 }
 
@@ -324,6 +373,7 @@ impl Store for SqliteStore {
     }
 
     async fn close(&self) {
+        self.checkpointer.close().await;
         self.writer.close().await;
         self.reader.close().await;
     }
