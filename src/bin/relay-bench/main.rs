@@ -4,7 +4,8 @@
 //! 1. the no-op baseline: the same load generator against an axum server that reads the body
 //!    and answers 200 (a separate process);
 //! 2. ingest throughput at saturation (accepted = answered 200 after commit), and its ratio
-//!    to the baseline;
+//!    to the baseline: with the callback hanging (ingest work only), and again with a healthy
+//!    callback (every event also delivered meanwhile);
 //! 3. end-to-end latency at a fixed offered rate, send → receiver;
 //! 4. drain rate: a backlog ingested while the callback hangs, then delivered;
 //! 5. peak RSS of the relay with a large backlog, and during the saturation run;
@@ -156,6 +157,7 @@ async fn main() {
         .flatten()
         .filter(|(_, f)| {
             f["ingest_failed"] != 0
+                || f["ingest_delivering_failed"] != 0
                 || f["latency_failed"] != 0
                 || f["drain_complete"] != true
                 || f["latency_complete"] != true
@@ -180,9 +182,9 @@ where
     F: Fn(&'static str) -> Fut,
     Fut: std::future::Future<Output = String>,
 {
-    // Ingest at saturation, callback healthy (delivery runs alongside, as in production).
+    // Ingest at saturation: the callback hangs, so the relay does ingest work only.
     receiver.reset();
-    receiver.set_down(false);
+    receiver.set_down(true);
     let relay = Server::relay(work, &storage("ingest").await, callback).await;
     let target = Target {
         url: relay.url("/webhooks/box/1"),
@@ -191,10 +193,27 @@ where
     let ingest = saturate(&target, args.requests, args.connections).await;
     let ingest_rss = relay.peak_rss_mib();
     relay.stop();
+    receiver.set_down(false);
     println!(
         "ingest: {:.0} accepted/s ({} failed)",
         ingest.rate(),
         ingest.failed
+    );
+
+    // The same with a healthy callback: every accepted event is also delivered meanwhile.
+    receiver.reset();
+    let relay = Server::relay(work, &storage("ingest-delivering").await, callback).await;
+    let target = Target {
+        url: relay.url("/webhooks/box/1"),
+        run: format!("busy-{}", uuid::Uuid::new_v4().simple()),
+    };
+    let busy = saturate(&target, args.requests, args.connections).await;
+    let busy_rss = relay.peak_rss_mib();
+    relay.stop();
+    println!(
+        "ingest while delivering: {:.0} accepted/s ({} failed)",
+        busy.rate(),
+        busy.failed
     );
 
     // End-to-end latency at a fixed rate.
@@ -284,6 +303,10 @@ where
         "ingest_failed": ingest.failed,
         "ingest_ratio_to_baseline": (ingest.rate() / baseline * 1000.0).round() / 1000.0,
         "ingest_peak_rss_mib": (ingest_rss * 10.0).round() / 10.0,
+        "ingest_delivering_accepted_per_s": busy.rate().round(),
+        "ingest_delivering_failed": busy.failed,
+        "ingest_delivering_ratio_to_baseline": (busy.rate() / baseline * 1000.0).round() / 1000.0,
+        "ingest_delivering_peak_rss_mib": (busy_rss * 10.0).round() / 10.0,
         "latency_rate_per_s": args.rate,
         "latency_seconds": args.seconds,
         "latency_events": latencies.len(),
@@ -315,6 +338,11 @@ fn print_table(engine: &str, baseline: f64, f: &Value) {
         if engine == "postgres" { 25 } else { 50 }
     );
     println!(
+        "| ingest while delivering to a healthy callback | {:.0} accepted/s = {:.0} % of baseline | |",
+        n("ingest_delivering_accepted_per_s"),
+        n("ingest_delivering_ratio_to_baseline") * 100.0,
+    );
+    println!(
         "| end-to-end latency at {:.0}/s | p50 {:.2} ms, p99 {:.2} ms, p99.9 {:.2} ms | p50 ≤ 5, p99 ≤ 25 ms |",
         n("latency_rate_per_s"),
         n("latency_p50_ms"),
@@ -333,8 +361,9 @@ fn print_table(engine: &str, baseline: f64, f: &Value) {
         n("backlog_peak_rss_mib")
     );
     println!(
-        "| peak RSS, saturation run | {:.1} MiB | |",
-        n("ingest_peak_rss_mib")
+        "| peak RSS, saturation runs (idle / delivering) | {:.1} / {:.1} MiB | |",
+        n("ingest_peak_rss_mib"),
+        n("ingest_delivering_peak_rss_mib")
     );
     println!();
 }
