@@ -190,12 +190,14 @@ where
         url: relay.url("/webhooks/box/1"),
         run: format!("ingest-{}", uuid::Uuid::new_v4().simple()),
     };
+    let cpu_before = relay.cpu_seconds();
     let ingest = saturate(&target, args.requests, args.connections).await;
+    let ingest_cpu_us = (relay.cpu_seconds() - cpu_before) * 1e6 / ingest.ok.max(1) as f64;
     let ingest_rss = relay.peak_rss_mib();
     relay.stop();
     receiver.set_down(false);
     println!(
-        "ingest: {:.0} accepted/s ({} failed)",
+        "ingest: {:.0} accepted/s ({} failed), relay CPU {ingest_cpu_us:.0} µs per event",
         ingest.rate(),
         ingest.failed
     );
@@ -207,11 +209,13 @@ where
         url: relay.url("/webhooks/box/1"),
         run: format!("busy-{}", uuid::Uuid::new_v4().simple()),
     };
+    let cpu_before = relay.cpu_seconds();
     let busy = saturate(&target, args.requests, args.connections).await;
+    let busy_cpu_us = (relay.cpu_seconds() - cpu_before) * 1e6 / busy.ok.max(1) as f64;
     let busy_rss = relay.peak_rss_mib();
     relay.stop();
     println!(
-        "ingest while delivering: {:.0} accepted/s ({} failed)",
+        "ingest while delivering: {:.0} accepted/s ({} failed), relay CPU {busy_cpu_us:.0} µs per event",
         busy.rate(),
         busy.failed
     );
@@ -303,6 +307,8 @@ where
         "ingest_failed": ingest.failed,
         "ingest_ratio_to_baseline": (ingest.rate() / baseline * 1000.0).round() / 1000.0,
         "ingest_peak_rss_mib": (ingest_rss * 10.0).round() / 10.0,
+        "ingest_relay_cpu_us_per_event": ingest_cpu_us.round(),
+        "ingest_delivering_relay_cpu_us_per_event": busy_cpu_us.round(),
         "ingest_delivering_accepted_per_s": busy.rate().round(),
         "ingest_delivering_failed": busy.failed,
         "ingest_delivering_ratio_to_baseline": (busy.rate() / baseline * 1000.0).round() / 1000.0,
@@ -332,15 +338,17 @@ fn print_table(engine: &str, baseline: f64, f: &Value) {
     println!("|---|---|---|");
     println!("| no-op baseline | {baseline:.0} req/s | |");
     println!(
-        "| ingest at saturation | {:.0} accepted/s = {:.0} % of baseline | ≥ {} % |",
+        "| ingest at saturation | {:.0} accepted/s = {:.0} % of baseline ({:.0} µs relay CPU each) | ≥ {} % |",
         n("ingest_accepted_per_s"),
         n("ingest_ratio_to_baseline") * 100.0,
+        n("ingest_relay_cpu_us_per_event"),
         if engine == "postgres" { 25 } else { 50 }
     );
     println!(
-        "| ingest while delivering to a healthy callback | {:.0} accepted/s = {:.0} % of baseline | |",
+        "| ingest while delivering to a healthy callback | {:.0} accepted/s = {:.0} % of baseline ({:.0} µs relay CPU each) | |",
         n("ingest_delivering_accepted_per_s"),
         n("ingest_delivering_ratio_to_baseline") * 100.0,
+        n("ingest_delivering_relay_cpu_us_per_event"),
     );
     println!(
         "| end-to-end latency at {:.0}/s | p50 {:.2} ms, p99 {:.2} ms, p99.9 {:.2} ms | p50 ≤ 5, p99 ≤ 25 ms |",

@@ -132,6 +132,24 @@ name = "Bench"
             .map_or(0.0, |kb| kb / 1024.0)
     }
 
+    /// CPU time (user + system) the process has used so far, in seconds.
+    pub fn cpu_seconds(&self) -> f64 {
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
+        // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .map_or(vec![], |(_, rest)| rest.split_whitespace().collect());
+        let ticks = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
+        // Linux reports these in USER_HZ, 100 per second on every mainstream platform.
+        (ticks(11) + ticks(12)) / 100.0
+    }
+
     /// SIGTERM, then wait.
     pub fn stop(mut self) {
         let _ = Command::new("kill")
