@@ -78,34 +78,54 @@ impl Store for PostgresStore {
             untils.push(e.lease.as_ref().map(|l| l.until_ms));
             received.push(e.received_at_ms);
         }
+        let mut tx = self.pool.begin().await?;
         let rows = sqlx::query(
-            "INSERT INTO events (event_id, instance_id, box_event_id, body, status, \
+            "INSERT INTO events (event_id, instance_id, box_event_id, status, \
                next_attempt_at, lease_owner, lease_until, received_at) \
-             SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::bytea[], $5::text[], \
-               $6::bigint[], $7::text[], $8::bigint[], $6::bigint[]) \
-             ON CONFLICT DO NOTHING RETURNING event_id",
+             SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::text[], \
+               $5::bigint[], $6::text[], $7::bigint[], $5::bigint[]) \
+             ON CONFLICT DO NOTHING RETURNING event_id, seq",
         )
         .bind(&ids)
         .bind(&instances)
         .bind(&box_ids)
-        .bind(&bodies)
         .bind(&statuses)
         .bind(&received)
         .bind(&owners)
         .bind(&untils)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *tx)
         .await?;
-        let new: std::collections::HashSet<String> = rows
+        let by_id: std::collections::HashMap<&str, &[u8]> =
+            ids.iter().copied().zip(bodies.iter().copied()).collect();
+        let seqs: Vec<i64> = rows.iter().map(|r| r.get("seq")).collect();
+        let new_bodies: Vec<&[u8]> = rows
+            .iter()
+            .map(|r| {
+                by_id
+                    .get(r.get::<&str, _>("event_id"))
+                    .copied()
+                    .unwrap_or_default()
+            })
+            .collect();
+        sqlx::query(
+            "INSERT INTO event_bodies (seq, body) \
+             SELECT * FROM UNNEST($1::bigint[], $2::bytea[])",
+        )
+        .bind(&seqs)
+        .bind(&new_bodies)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let mut new: std::collections::HashSet<String> = rows
             .iter()
             .map(|r| r.get::<String, _>("event_id"))
             .collect();
         // Two requests for one Box event in the same batch: the first is new, the second a
         // duplicate.
-        let mut seen = std::collections::HashSet::new();
         Ok(events
             .iter()
             .map(|e| {
-                if new.contains(&e.event_id) && seen.insert(e.event_id.as_str()) {
+                if new.remove(&e.event_id) {
                     Inserted::New
                 } else {
                     Inserted::Duplicate
@@ -129,9 +149,12 @@ impl Store for PostgresStore {
                WHERE status = 'pending' AND next_attempt_at <= $3 AND instance_id <> ALL($5) \
                ORDER BY next_attempt_at LIMIT $4 \
                FOR UPDATE SKIP LOCKED) \
-             UPDATE events e SET status = 'delivering', lease_owner = $1, lease_until = $2 \
-             FROM due WHERE e.event_id = due.event_id \
-             RETURNING e.event_id, e.instance_id, e.body, e.attempts",
+             , claimed AS ( \
+               UPDATE events e SET status = 'delivering', lease_owner = $1, lease_until = $2 \
+               FROM due WHERE e.event_id = due.event_id \
+               RETURNING e.seq, e.event_id, e.instance_id, e.attempts) \
+             SELECT c.event_id, c.instance_id, c.attempts, b.body \
+             FROM claimed c JOIN event_bodies b ON b.seq = c.seq",
         )
         .bind(&*lease.owner)
         .bind(lease.until_ms)
@@ -150,9 +173,12 @@ impl Store for PostgresStore {
                          AND instance_id <> ALL($5) \
                        ORDER BY lease_until LIMIT $4 \
                        FOR UPDATE SKIP LOCKED) \
-                     UPDATE events e SET lease_owner = $1, lease_until = $2 \
-                     FROM due WHERE e.event_id = due.event_id \
-                     RETURNING e.event_id, e.instance_id, e.body, e.attempts",
+                     , claimed AS ( \
+                       UPDATE events e SET lease_owner = $1, lease_until = $2 \
+                       FROM due WHERE e.event_id = due.event_id \
+                       RETURNING e.seq, e.event_id, e.instance_id, e.attempts) \
+                     SELECT c.event_id, c.instance_id, c.attempts, b.body \
+                     FROM claimed c JOIN event_bodies b ON b.seq = c.seq",
                 )
                 .bind(&*lease.owner)
                 .bind(lease.until_ms)
@@ -271,8 +297,9 @@ impl Store for PostgresStore {
 
     async fn get_event(&self, event_id: &str) -> Result<Option<StoredEvent>, StoreError> {
         let row = sqlx::query(
-            "SELECT event_id, instance_id, box_event_id, status, attempts, body, last_error \
-             FROM events WHERE event_id = $1",
+            "SELECT e.event_id, e.instance_id, e.box_event_id, e.status, e.attempts, b.body, \
+               e.last_error \
+             FROM events e JOIN event_bodies b ON b.seq = e.seq WHERE e.event_id = $1",
         )
         .bind(event_id)
         .fetch_optional(&self.pool)

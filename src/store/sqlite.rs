@@ -120,36 +120,50 @@ async fn checkpoint_loop(pool: SqlitePool) {
     }
 }
 
-fn claimed(row: &sqlx::sqlite::SqliteRow) -> Claimed {
-    Claimed {
-        event_id: row.get("event_id"),
-        instance_id: row.get("instance_id"),
-        body: Bytes::from(row.get::<Vec<u8>, _>("body")),
-        attempts: row.get::<i64, _>("attempts") as u32,
+/// Reads the bodies of claimed rows (`seq` column) in one statement.
+async fn with_bodies(
+    tx: &mut sqlx::SqliteConnection,
+    rows: Vec<sqlx::sqlite::SqliteRow>,
+) -> Result<Vec<Claimed>, StoreError> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
     }
+    let seqs: Vec<i64> = rows.iter().map(|r| r.get("seq")).collect();
+    let mut bodies: std::collections::HashMap<i64, Vec<u8>> = sqlx::query(
+        "SELECT seq, body FROM event_bodies WHERE seq IN (SELECT value FROM json_each(?))",
+    )
+    .bind(serde_json::to_string(&seqs).unwrap_or_else(|_| "[]".into()))
+    .fetch_all(&mut *tx)
+    .await?
+    .into_iter()
+    .map(|r| (r.get("seq"), r.get("body")))
+    .collect();
+    Ok(rows
+        .iter()
+        .map(|row| Claimed {
+            event_id: row.get("event_id"),
+            instance_id: row.get("instance_id"),
+            body: Bytes::from(bodies.remove(&row.get::<i64, _>("seq")).unwrap_or_default()),
+            attempts: row.get::<i64, _>("attempts") as u32,
+        })
+        .collect())
 }
 
 #[async_trait]
 impl Store for SqliteStore {
     async fn insert_batch(&self, events: &[NewEvent]) -> Result<Vec<Inserted>, StoreError> {
-        // One multi-row statement per chunk: each statement is a round trip to the
-        // connection's thread, so this is far cheaper than a statement per event.
-        const ROWS_PER_STATEMENT: usize = 256; // 9 parameters a row, well under SQLite's limit
-        let mut new = std::collections::HashSet::new();
+        // Multi-row statements per chunk: each statement is a round trip to the connection's
+        // thread, so this is far cheaper than statements per event.
+        const ROWS_PER_STATEMENT: usize = 256; // 8 parameters a row, well under SQLite's limit
+        let mut new: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
         let mut tx = self.writer.begin().await?;
         for chunk in events.chunks(ROWS_PER_STATEMENT) {
-            let mut sql = String::from(
-                "INSERT INTO events (event_id, instance_id, box_event_id, body, status, \
-                 next_attempt_at, lease_owner, lease_until, received_at) VALUES ",
+            let sql = format!(
+                "INSERT INTO events (event_id, instance_id, box_event_id, status, \
+                 next_attempt_at, lease_owner, lease_until, received_at) VALUES {} \
+                 ON CONFLICT DO NOTHING RETURNING event_id, seq",
+                vec!["(?,?,?,?,?,?,?,?)"; chunk.len()].join(",")
             );
-            for i in 0..chunk.len() {
-                sql.push_str(if i == 0 {
-                    "(?,?,?,?,?,?,?,?,?)"
-                } else {
-                    ",(?,?,?,?,?,?,?,?,?)"
-                });
-            }
-            sql.push_str(" ON CONFLICT DO NOTHING RETURNING event_id");
             let mut query = sqlx::query(&sql);
             for e in chunk {
                 let (status, owner, until) = match &e.lease {
@@ -160,16 +174,35 @@ impl Store for SqliteStore {
                     .bind(&e.event_id)
                     .bind(e.instance_id)
                     .bind(&e.box_event_id)
-                    .bind(&e.body[..])
                     .bind(status)
                     .bind(e.received_at_ms)
                     .bind(owner)
                     .bind(until)
                     .bind(e.received_at_ms);
             }
-            for row in query.fetch_all(&mut *tx).await? {
-                new.insert(row.get::<String, _>("event_id"));
+            let inserted: Vec<(String, i64)> = query
+                .fetch_all(&mut *tx)
+                .await?
+                .iter()
+                .map(|r| (r.get("event_id"), r.get("seq")))
+                .collect();
+            if !inserted.is_empty() {
+                let sql = format!(
+                    "INSERT INTO event_bodies (seq, body) VALUES {}",
+                    vec!["(?,?)"; inserted.len()].join(",")
+                );
+                let by_id: std::collections::HashMap<&str, &[u8]> = chunk
+                    .iter()
+                    .map(|e| (e.event_id.as_str(), &e.body[..]))
+                    .collect();
+                let mut bodies = sqlx::query(&sql);
+                for (event_id, seq) in &inserted {
+                    let body = by_id.get(event_id.as_str()).copied().unwrap_or_default();
+                    bodies = bodies.bind(*seq).bind(body);
+                }
+                bodies.execute(&mut *tx).await?;
             }
+            new.extend(inserted);
         }
         tx.commit().await?;
         // Two requests for one Box event in the same batch: the first is new, the second a
@@ -177,7 +210,7 @@ impl Store for SqliteStore {
         Ok(events
             .iter()
             .map(|e| {
-                if new.remove(&e.event_id) {
+                if new.remove(&e.event_id).is_some() {
                     Inserted::New
                 } else {
                     Inserted::Duplicate
@@ -201,7 +234,7 @@ impl Store for SqliteStore {
                AND next_attempt_at <= ?3 \
                AND instance_id NOT IN (SELECT value FROM json_each(?5)) \
                ORDER BY next_attempt_at LIMIT ?4) \
-             RETURNING event_id, instance_id, body, attempts",
+             RETURNING seq, event_id, instance_id, attempts",
         )
         .bind(&*lease.owner)
         .bind(lease.until_ms)
@@ -218,7 +251,7 @@ impl Store for SqliteStore {
                      WHERE event_id IN (SELECT event_id FROM events WHERE status = 'delivering' \
                        AND lease_until < ?3 \
                        AND instance_id NOT IN (SELECT value FROM json_each(?5)) LIMIT ?4) \
-                     RETURNING event_id, instance_id, body, attempts",
+                     RETURNING seq, event_id, instance_id, attempts",
                 )
                 .bind(&*lease.owner)
                 .bind(lease.until_ms)
@@ -229,8 +262,9 @@ impl Store for SqliteStore {
                 .await?,
             );
         }
+        let claimed = with_bodies(&mut tx, rows).await?;
         tx.commit().await?;
-        Ok(rows.iter().map(claimed).collect())
+        Ok(claimed)
     }
 
     async fn next_due_ms(&self) -> Result<Option<i64>, StoreError> {
@@ -328,8 +362,9 @@ impl Store for SqliteStore {
 
     async fn get_event(&self, event_id: &str) -> Result<Option<StoredEvent>, StoreError> {
         let row = sqlx::query(
-            "SELECT event_id, instance_id, box_event_id, status, attempts, body, last_error \
-             FROM events WHERE event_id = ?",
+            "SELECT e.event_id, e.instance_id, e.box_event_id, e.status, e.attempts, b.body, \
+               e.last_error \
+             FROM events e JOIN event_bodies b ON b.seq = e.seq WHERE e.event_id = ?",
         )
         .bind(event_id)
         .fetch_optional(&self.reader)
