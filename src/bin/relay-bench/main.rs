@@ -13,7 +13,7 @@
 //! on SQLite, and again on PostgreSQL with `--postgres URL`. Each phase starts a fresh relay
 //! process on a fresh store. `--smoke` runs every phase with a few hundred events (CI).
 //!
-//! cargo build --release && cargo run --release --bin relay-bench
+//! cargo run --release --bin relay-bench   (builds the relay binary too)
 
 mod load;
 mod process;
@@ -88,6 +88,7 @@ async fn main() {
         args.drain_backlog = 300;
         args.memory_backlog = 300;
     }
+    process::build_relay();
     let work = std::env::temp_dir().join(format!("relay-bench-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&work).expect("work directory");
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());

@@ -28,6 +28,26 @@ fn sibling(name: &str) -> PathBuf {
         .with_file_name(name)
 }
 
+/// When started by `cargo run`, builds the relay binary with the same profile first, so one
+/// command measures the current sources (a no-op when it is up to date).
+pub fn build_relay() {
+    let Some(cargo) = std::env::var_os("CARGO") else {
+        return;
+    };
+    let exe = std::env::current_exe().expect("own path");
+    let release = exe
+        .parent()
+        .and_then(|d| d.file_name())
+        .is_some_and(|d| d == "release");
+    let mut cmd = Command::new(cargo);
+    cmd.args(["build", "--quiet", "--bin", "webhook-relay"]);
+    if release {
+        cmd.arg("--release");
+    }
+    let status = cmd.status().expect("run cargo build");
+    assert!(status.success(), "building webhook-relay failed");
+}
+
 impl Server {
     /// Starts the relay with a store at `storage_url`, delivering to `callback`.
     pub async fn relay(dir: &Path, storage_url: &str, callback: &str) -> Server {
@@ -69,7 +89,7 @@ name = "Bench"
         let relay = sibling("webhook-relay");
         assert!(
             relay.exists(),
-            "{} not found: build it first (cargo build --release)",
+            "{} not found: run the benchmark with cargo run, or cargo build the relay first",
             relay.display()
         );
         let child = Command::new(relay)
