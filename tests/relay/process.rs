@@ -194,8 +194,12 @@ async fn postgres_two_replicas_survive_one_being_killed() {
     let dir = tempfile::tempdir().unwrap();
     let url = engine.fresh_url(dir.path()).await;
     let config = write_config(dir.path(), &url, &receiver);
-    let mut a = RelayProcess::start(&config, &dir.path().join("a.log")).await;
-    let mut b = RelayProcess::start(&config, &dir.path().join("b.log")).await;
+    // Both start at once on an empty database: migrations must not race.
+    let (a_log, b_log) = (dir.path().join("a.log"), dir.path().join("b.log"));
+    let (mut a, mut b) = tokio::join!(
+        RelayProcess::start(&config, &a_log),
+        RelayProcess::start(&config, &b_log)
+    );
 
     const SENT: usize = 300;
     let mut accepted_by: HashMap<String, char> = HashMap::new();
@@ -226,10 +230,24 @@ async fn postgres_two_replicas_survive_one_being_killed() {
             if let Ok(res) = req.send().await {
                 let (status, answer) = answer(res).await;
                 if status == 200 {
+                    assert_eq!(answer["status"], "accepted", "{answer}");
                     accepted_by.insert(answer["eventId"].as_str().unwrap().to_string(), name);
                     break;
                 }
             }
+        }
+        // Box retries land anywhere: the other replica must see the same event as a duplicate.
+        if i == 10 {
+            let (status, answer) = send_to(&a, &box_payload_with_id("replica-9")).await;
+            assert_eq!(
+                (status, answer["status"].as_str()),
+                (200, Some("duplicate"))
+            );
+            let (status, answer) = send_to(&b, &box_payload_with_id("replica-10")).await;
+            assert_eq!(
+                (status, answer["status"].as_str()),
+                (200, Some("duplicate"))
+            );
         }
     }
     assert_eq!(
