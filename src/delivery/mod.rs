@@ -129,11 +129,6 @@ impl Intake {
             .collect()
     }
 
-    /// Events currently held in memory.
-    pub fn held(&self) -> usize {
-        self.held.load(Ordering::Acquire)
-    }
-
     /// A fresh lease for this process.
     pub fn lease(&self) -> Lease {
         Lease {

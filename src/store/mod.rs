@@ -118,6 +118,24 @@ pub struct Lease {
     pub until_ms: i64,
 }
 
+/// The outcome of each event of a batch, given the `event_id`s the store actually inserted.
+/// Two requests for one Box event in the same batch: the first is new, the second a duplicate.
+pub(crate) fn inserted_outcomes(
+    events: &[NewEvent],
+    mut new: std::collections::HashSet<String>,
+) -> Vec<Inserted> {
+    events
+        .iter()
+        .map(|e| {
+            if new.remove(&e.event_id) {
+                Inserted::New
+            } else {
+                Inserted::Duplicate
+            }
+        })
+        .collect()
+}
+
 /// Result of inserting one event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Inserted {
@@ -261,15 +279,6 @@ pub trait Store: Send + Sync + 'static {
     /// releasing its lease.
     async fn record_attempts(&self, batch: &[(AttemptRecord, NextState)])
         -> Result<(), StoreError>;
-
-    /// Puts events this owner holds back to `pending`, due at `due_ms`, without counting an
-    /// attempt (shutdown, or a deferral to let other instances through).
-    async fn release(
-        &self,
-        owner: &str,
-        event_ids: &[String],
-        due_ms: i64,
-    ) -> Result<(), StoreError>;
 
     /// Releases every lease this owner holds (shutdown).
     async fn release_all(&self, owner: &str) -> Result<u64, StoreError>;

@@ -43,6 +43,50 @@ impl PostgresStore {
     }
 }
 
+/// Claims, in order: due pending events, then events whose lease expired. Two statements, each
+/// served by its own partial index (an OR of both conditions made the planner scan the
+/// table). Parameters: owner, lease end, now, limit, skipped instances.
+const CLAIMS: [&str; 2] = [
+    "WITH due AS ( \
+       SELECT event_id FROM events \
+       WHERE status = 'pending' AND next_attempt_at <= $3 AND instance_id <> ALL($5) \
+       ORDER BY next_attempt_at LIMIT $4 \
+       FOR UPDATE SKIP LOCKED) \
+     , claimed AS ( \
+       UPDATE events e SET status = 'delivering', lease_owner = $1, lease_until = $2 \
+       FROM due WHERE e.event_id = due.event_id \
+       RETURNING e.seq, e.event_id, e.instance_id, e.attempts) \
+     SELECT c.event_id, c.instance_id, c.attempts, b.body \
+     FROM claimed c JOIN event_bodies b ON b.seq = c.seq",
+    "WITH due AS ( \
+       SELECT event_id FROM events \
+       WHERE status = 'delivering' AND lease_until < $3 AND instance_id <> ALL($5) \
+       ORDER BY lease_until LIMIT $4 \
+       FOR UPDATE SKIP LOCKED) \
+     , claimed AS ( \
+       UPDATE events e SET lease_owner = $1, lease_until = $2 \
+       FROM due WHERE e.event_id = due.event_id \
+       RETURNING e.seq, e.event_id, e.instance_id, e.attempts) \
+     SELECT c.event_id, c.instance_id, c.attempts, b.body \
+     FROM claimed c JOIN event_bodies b ON b.seq = c.seq",
+];
+
+/// Creates a new, empty database on the server of `admin_url` and returns its URL. For test
+/// suites and the benchmark, which need a fresh database per run.
+pub async fn create_database(admin_url: &str) -> Result<String, StoreError> {
+    use sqlx::Connection;
+    let name = format!("relay_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = sqlx::PgConnection::connect(admin_url).await?;
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await?;
+    let _ = conn.close().await;
+    let mut url = url::Url::parse(admin_url)
+        .map_err(|e| StoreError::Unavailable(format!("not a URL: {e}")))?;
+    url.set_path(&name);
+    Ok(url.to_string())
+}
+
 fn claimed(row: &PgRow) -> Claimed {
     Claimed {
         event_id: row.get("event_id"),
@@ -116,22 +160,11 @@ impl Store for PostgresStore {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        let mut new: std::collections::HashSet<String> = rows
+        let new: std::collections::HashSet<String> = rows
             .iter()
             .map(|r| r.get::<String, _>("event_id"))
             .collect();
-        // Two requests for one Box event in the same batch: the first is new, the second a
-        // duplicate.
-        Ok(events
-            .iter()
-            .map(|e| {
-                if new.remove(&e.event_id) {
-                    Inserted::New
-                } else {
-                    Inserted::Duplicate
-                }
-            })
-            .collect())
+        Ok(super::inserted_outcomes(events, new))
     }
 
     async fn claim_due(
@@ -141,52 +174,21 @@ impl Store for PostgresStore {
         limit: u32,
         skip: &[i64],
     ) -> Result<Vec<Claimed>, StoreError> {
-        // Two statements, each served by its partial index (an OR of both conditions made
-        // the planner scan the table).
-        let mut rows = sqlx::query(
-            "WITH due AS ( \
-               SELECT event_id FROM events \
-               WHERE status = 'pending' AND next_attempt_at <= $3 AND instance_id <> ALL($5) \
-               ORDER BY next_attempt_at LIMIT $4 \
-               FOR UPDATE SKIP LOCKED) \
-             , claimed AS ( \
-               UPDATE events e SET status = 'delivering', lease_owner = $1, lease_until = $2 \
-               FROM due WHERE e.event_id = due.event_id \
-               RETURNING e.seq, e.event_id, e.instance_id, e.attempts) \
-             SELECT c.event_id, c.instance_id, c.attempts, b.body \
-             FROM claimed c JOIN event_bodies b ON b.seq = c.seq",
-        )
-        .bind(&*lease.owner)
-        .bind(lease.until_ms)
-        .bind(now_ms)
-        .bind(i64::from(limit))
-        .bind(skip)
-        .fetch_all(&self.pool)
-        .await?;
-        let room = i64::from(limit) - rows.len() as i64;
-        if room > 0 {
+        let mut rows = Vec::new();
+        for sql in CLAIMS {
+            let room = i64::from(limit) - rows.len() as i64;
+            if room <= 0 {
+                break;
+            }
             rows.extend(
-                sqlx::query(
-                    "WITH due AS ( \
-                       SELECT event_id FROM events \
-                       WHERE status = 'delivering' AND lease_until < $3 \
-                         AND instance_id <> ALL($5) \
-                       ORDER BY lease_until LIMIT $4 \
-                       FOR UPDATE SKIP LOCKED) \
-                     , claimed AS ( \
-                       UPDATE events e SET lease_owner = $1, lease_until = $2 \
-                       FROM due WHERE e.event_id = due.event_id \
-                       RETURNING e.seq, e.event_id, e.instance_id, e.attempts) \
-                     SELECT c.event_id, c.instance_id, c.attempts, b.body \
-                     FROM claimed c JOIN event_bodies b ON b.seq = c.seq",
-                )
-                .bind(&*lease.owner)
-                .bind(lease.until_ms)
-                .bind(now_ms)
-                .bind(room)
-                .bind(skip)
-                .fetch_all(&self.pool)
-                .await?,
+                sqlx::query(sql)
+                    .bind(&*lease.owner)
+                    .bind(lease.until_ms)
+                    .bind(now_ms)
+                    .bind(room)
+                    .bind(skip)
+                    .fetch_all(&self.pool)
+                    .await?,
             );
         }
         Ok(rows.iter().map(claimed).collect())
@@ -262,25 +264,6 @@ impl Store for PostgresStore {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(())
-    }
-
-    async fn release(
-        &self,
-        owner: &str,
-        event_ids: &[String],
-        due_ms: i64,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE events SET status = 'pending', lease_owner = NULL, lease_until = NULL, \
-             next_attempt_at = $1 \
-             WHERE event_id = ANY($2) AND status = 'delivering' AND lease_owner = $3",
-        )
-        .bind(due_ms)
-        .bind(event_ids)
-        .bind(owner)
-        .execute(&self.pool)
-        .await?;
         Ok(())
     }
 

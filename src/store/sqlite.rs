@@ -120,6 +120,23 @@ async fn checkpoint_loop(pool: SqlitePool) {
     }
 }
 
+/// Claims, in order: due pending events, then events whose lease expired. Each statement is
+/// served by its own partial index. Parameters: owner, lease end, now, limit, skipped
+/// instances (a JSON array).
+const CLAIMS: [&str; 2] = [
+    "UPDATE events SET status = 'delivering', lease_owner = ?1, lease_until = ?2 \
+     WHERE event_id IN (SELECT event_id FROM events WHERE status = 'pending' \
+       AND next_attempt_at <= ?3 \
+       AND instance_id NOT IN (SELECT value FROM json_each(?5)) \
+       ORDER BY next_attempt_at LIMIT ?4) \
+     RETURNING seq, event_id, instance_id, attempts",
+    "UPDATE events SET lease_owner = ?1, lease_until = ?2 \
+     WHERE event_id IN (SELECT event_id FROM events WHERE status = 'delivering' \
+       AND lease_until < ?3 \
+       AND instance_id NOT IN (SELECT value FROM json_each(?5)) LIMIT ?4) \
+     RETURNING seq, event_id, instance_id, attempts",
+];
+
 /// Reads the bodies of claimed rows (`seq` column) in one statement.
 async fn with_bodies(
     tx: &mut sqlx::SqliteConnection,
@@ -205,18 +222,7 @@ impl Store for SqliteStore {
             new.extend(inserted);
         }
         tx.commit().await?;
-        // Two requests for one Box event in the same batch: the first is new, the second a
-        // duplicate.
-        Ok(events
-            .iter()
-            .map(|e| {
-                if new.remove(&e.event_id).is_some() {
-                    Inserted::New
-                } else {
-                    Inserted::Duplicate
-                }
-            })
-            .collect())
+        Ok(super::inserted_outcomes(events, new.into_keys().collect()))
     }
 
     async fn claim_due(
@@ -228,38 +234,21 @@ impl Store for SqliteStore {
     ) -> Result<Vec<Claimed>, StoreError> {
         let skip = serde_json::to_string(skip).unwrap_or_else(|_| "[]".into());
         let mut tx = self.writer.begin().await?;
-        let mut rows = sqlx::query(
-            "UPDATE events SET status = 'delivering', lease_owner = ?1, lease_until = ?2 \
-             WHERE event_id IN (SELECT event_id FROM events WHERE status = 'pending' \
-               AND next_attempt_at <= ?3 \
-               AND instance_id NOT IN (SELECT value FROM json_each(?5)) \
-               ORDER BY next_attempt_at LIMIT ?4) \
-             RETURNING seq, event_id, instance_id, attempts",
-        )
-        .bind(&*lease.owner)
-        .bind(lease.until_ms)
-        .bind(now_ms)
-        .bind(i64::from(limit))
-        .bind(&skip)
-        .fetch_all(&mut *tx)
-        .await?;
-        let room = i64::from(limit) - rows.len() as i64;
-        if room > 0 {
+        let mut rows = Vec::new();
+        for sql in CLAIMS {
+            let room = i64::from(limit) - rows.len() as i64;
+            if room <= 0 {
+                break;
+            }
             rows.extend(
-                sqlx::query(
-                    "UPDATE events SET lease_owner = ?1, lease_until = ?2 \
-                     WHERE event_id IN (SELECT event_id FROM events WHERE status = 'delivering' \
-                       AND lease_until < ?3 \
-                       AND instance_id NOT IN (SELECT value FROM json_each(?5)) LIMIT ?4) \
-                     RETURNING seq, event_id, instance_id, attempts",
-                )
-                .bind(&*lease.owner)
-                .bind(lease.until_ms)
-                .bind(now_ms)
-                .bind(room)
-                .bind(&skip)
-                .fetch_all(&mut *tx)
-                .await?,
+                sqlx::query(sql)
+                    .bind(&*lease.owner)
+                    .bind(lease.until_ms)
+                    .bind(now_ms)
+                    .bind(room)
+                    .bind(&skip)
+                    .fetch_all(&mut *tx)
+                    .await?,
             );
         }
         let claimed = with_bodies(&mut tx, rows).await?;
@@ -321,29 +310,6 @@ impl Store for SqliteStore {
             }
             insert.execute(&mut *tx).await?;
             update.execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    async fn release(
-        &self,
-        owner: &str,
-        event_ids: &[String],
-        due_ms: i64,
-    ) -> Result<(), StoreError> {
-        let mut tx = self.writer.begin().await?;
-        for id in event_ids {
-            sqlx::query(
-                "UPDATE events SET status = 'pending', lease_owner = NULL, lease_until = NULL, \
-                 next_attempt_at = ? WHERE event_id = ? AND status = 'delivering' \
-                 AND lease_owner = ?",
-            )
-            .bind(due_ms)
-            .bind(id)
-            .bind(owner)
-            .execute(&mut *tx)
-            .await?;
         }
         tx.commit().await?;
         Ok(())

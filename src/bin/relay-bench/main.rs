@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 use clap::{Parser, Subcommand};
 use serde_json::{json, Value};
 use webhook_relay::event::event_id;
+use webhook_relay::store::postgres::create_database;
 
 use load::{fixed_rate, saturate, Target};
 use process::Server;
@@ -126,7 +127,9 @@ async fn main() {
             async move {
                 match admin {
                     None => format!("sqlite://{}", path.display()),
-                    Some(url) => fresh_database(&url).await,
+                    Some(url) => create_database(&url)
+                        .await
+                        .expect("create a benchmark database through --postgres"),
                 }
             }
         };
@@ -375,20 +378,4 @@ fn print_table(engine: &str, baseline: f64, f: &Value) {
         n("ingest_delivering_peak_rss_mib")
     );
     println!();
-}
-
-/// Creates a fresh database on the server of `admin_url`; returns its URL.
-async fn fresh_database(admin_url: &str) -> String {
-    use sqlx::Connection;
-    let name = format!("relay_bench_{}", uuid::Uuid::new_v4().simple());
-    let mut conn = sqlx::PgConnection::connect(admin_url)
-        .await
-        .expect("connect to the --postgres URL");
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut conn)
-        .await
-        .expect("create a benchmark database");
-    let mut url = url::Url::parse(admin_url).expect("--postgres is a URL");
-    url.set_path(&name);
-    url.to_string()
 }

@@ -6,19 +6,9 @@ use std::process::Stdio;
 
 /// Creates a new, empty database on the server of `admin_url`; returns its URL.
 pub async fn fresh_database(admin_url: &str) -> String {
-    use sqlx::Connection;
-    let name = format!("relay_test_{}", uuid::Uuid::new_v4().simple());
-    let mut conn = sqlx::PgConnection::connect(admin_url)
+    webhook_relay::store::postgres::create_database(admin_url)
         .await
-        .expect("connect to RELAY_TEST_POSTGRES_URL");
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut conn)
-        .await
-        .expect("create a test database");
-    let _ = conn.close().await;
-    let mut url = url::Url::parse(admin_url).expect("RELAY_TEST_POSTGRES_URL is a URL");
-    url.set_path(&name);
-    url.to_string()
+        .expect("create a test database through RELAY_TEST_POSTGRES_URL")
 }
 
 /// A private PostgreSQL server for one test (to stop and start it), from the binaries at
