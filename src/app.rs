@@ -18,8 +18,11 @@ use crate::delivery::recorder::Recorder;
 use crate::delivery::retry::RetryPolicy;
 use crate::delivery::worker::{dispatch, poll, DeliveryContext, Limits};
 use crate::delivery::Intake;
+use crate::http::admin::AdminAuth;
 use crate::http::{router, AppState};
+use crate::instance::registry::keep_fresh;
 use crate::instance::{Instance, Instances};
+use crate::metrics::Metrics;
 use crate::store::batch::BatchWriter;
 use crate::store::{self, Store, StoreError};
 
@@ -43,7 +46,16 @@ pub enum StartError {
     /// The HTTP client could not be built.
     #[error("cannot build the HTTP client: {0}")]
     Client(#[from] reqwest::Error),
+    /// An instance id is both in the config file and in the store.
+    #[error(
+        "instance id(s) {0:?} are defined in the configuration file and were also created \
+         through the admin API; give the file's instances other ids"
+    )]
+    InstanceConflict(Vec<i64>),
 }
+
+/// How often each replica checks the store for instances changed elsewhere.
+const INSTANCE_REFRESH: Duration = Duration::from_secs(1);
 
 /// A relay ready to run.
 pub struct Application {
@@ -54,9 +66,16 @@ pub struct Application {
 }
 
 impl Application {
-    /// Opens the store (running migrations) and binds `server.listen`.
+    /// Opens the store (running migrations), loads the instances created through the admin
+    /// API beside the config file's, and binds `server.listen`.
     pub async fn build(config: Config, instances: Vec<Instance>) -> Result<Self, StartError> {
         let store = store::open(config.storage.url.expose()).await?;
+        let instances = Instances::new(instances);
+        let conflicts = instances.conflicts(&*store).await?;
+        if !conflicts.is_empty() {
+            return Err(StartError::InstanceConflict(conflicts));
+        }
+        instances.refresh(&*store, true).await?;
         let listener = TcpListener::bind(&config.server.listen)
             .await
             .map_err(|source| StartError::Bind {
@@ -66,7 +85,7 @@ impl Application {
         Ok(Self {
             listener,
             config,
-            instances: Instances::new(instances),
+            instances,
             store,
         })
     }
@@ -104,7 +123,9 @@ impl Application {
         let per_instance_held = (d.per_instance_concurrency * 32).min(MAX_HELD);
         let (intake, jobs) = Intake::new(MAX_HELD, per_instance_held, lease_ms);
         let wake = Arc::new(Notify::new());
-        let (recorder, recorder_task) = Recorder::spawn(store.clone(), wake.clone());
+        let metrics = Arc::new(Metrics::new());
+        let (recorder, recorder_task) =
+            Recorder::spawn(store.clone(), wake.clone(), metrics.clone());
         let ctx = Arc::new(DeliveryContext {
             store: store.clone(),
             instances: instances.clone(),
@@ -114,6 +135,7 @@ impl Application {
             )?,
             policy: RetryPolicy::from(d),
             recorder,
+            metrics: metrics.clone(),
         });
         let limits = Limits {
             concurrency: d.concurrency,
@@ -134,12 +156,20 @@ impl Application {
         let poller = tokio::spawn(poll(
             store.clone(),
             intake.clone(),
-            wake,
+            wake.clone(),
             Duration::from_millis(d.poll_interval_ms),
             retention,
+            metrics.clone(),
             delivery_stop.clone(),
         ));
-        let (writer, writer_task) = BatchWriter::spawn(store.clone(), intake.clone());
+        let refresher = tokio::spawn(keep_fresh(
+            instances.clone(),
+            store.clone(),
+            INSTANCE_REFRESH,
+            delivery_stop.clone(),
+        ));
+        let (writer, writer_task) =
+            BatchWriter::spawn(store.clone(), intake.clone(), metrics.clone());
         let state = AppState {
             instances,
             writer,
@@ -151,6 +181,10 @@ impl Application {
             body_limit: config.server.body_limit_bytes,
             sender: Arc::from(config.events.sender.as_str()),
             shutdown: shutdown.clone(),
+            metrics,
+            admin: AdminAuth::from_config(&config.admin).map(Arc::new),
+            wake,
+            allow_private: d.allow_private_destinations,
         };
         let app = router(
             state,
@@ -180,6 +214,7 @@ impl Application {
         let _ = tokio::time::timeout(grace, writer_task).await;
         delivery_stop.cancel();
         let _ = poller.await;
+        let _ = refresher.await;
         if tokio::time::timeout(grace, &mut dispatcher).await.is_err() {
             tracing::warn!("shutdown: deliveries still in flight after the grace period");
             dispatcher.abort();

@@ -7,7 +7,8 @@
 //! 5. [`delivery`] POSTs it, signed, to the instance's callback, retrying with backoff.
 //!
 //! [`config`] and [`instance`] describe what the relay serves; [`app`] wires it together;
-//! [`cli`] holds the helper commands (`box-sign`, `receive`); [`telemetry`] sets up logs.
+//! [`cli`] holds the helper commands (`box-sign`, `receive`, `events`); [`telemetry`] sets up
+//! logs and [`metrics`] counts what happens, for `GET /metrics`.
 #![forbid(unsafe_code)]
 
 pub mod app;
@@ -18,6 +19,7 @@ pub mod delivery;
 pub mod event;
 pub mod http;
 pub mod instance;
+pub mod metrics;
 pub mod secret;
 pub mod store;
 pub mod telemetry;

@@ -227,6 +227,9 @@ pub struct InstanceConfig {
     pub company_id: Option<i64>,
     /// Copied into `message.userId` when set.
     pub user_id: Option<i64>,
+    /// When true, Box deliveries to this instance are answered `ignored`.
+    #[serde(default)]
+    pub disabled: bool,
     /// Cloud Elements-style configuration; open-ended, known keys validated.
     #[serde(default)]
     pub configuration: BTreeMap<String, serde_json::Value>,

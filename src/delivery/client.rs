@@ -11,7 +11,10 @@ use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use url::{Host, Url};
 
 use super::retry::{parse_retry_after, Outcome};
-use crate::event::sign::{elements_signature, ID_HEADER, SIGNATURE_HEADER};
+use crate::event::sign::{
+    elements_signature, standard_key, standard_signature, ID_HEADER, SIGNATURE_HEADER,
+    STANDARD_ID_HEADER, STANDARD_SIGNATURE_HEADER, STANDARD_TIMESTAMP_HEADER,
+};
 use crate::secret::Secret;
 
 /// Most bytes of a consumer's response body that are read (then discarded).
@@ -56,13 +59,15 @@ impl CallbackClient {
         })
     }
 
-    /// POSTs `body` to `url` with the relay's headers.
+    /// POSTs `body` to `url` with the relay's headers: `Elements-Webhook-Signature` when
+    /// `signature_key` is set, the Standard Webhooks headers when `standard_secret` is.
     pub async fn post(
         &self,
         url: &Url,
         event_id: &str,
         body: Bytes,
         signature_key: Option<&Secret>,
+        standard_secret: Option<&Secret>,
     ) -> PostResult {
         let started = Instant::now();
         let failed = |error: String| PostResult {
@@ -87,6 +92,17 @@ impl CallbackClient {
             .header(ID_HEADER, event_id);
         if let Some(key) = signature_key {
             request = request.header(SIGNATURE_HEADER, elements_signature(key.expose(), &body));
+        }
+        // Validated when the instance was loaded; a bad one is skipped, not sent half-signed.
+        if let Some(key) = standard_secret.and_then(|s| standard_key(s.expose()).ok()) {
+            let timestamp = chrono::Utc::now().timestamp();
+            request = request
+                .header(STANDARD_ID_HEADER, event_id)
+                .header(STANDARD_TIMESTAMP_HEADER, timestamp)
+                .header(
+                    STANDARD_SIGNATURE_HEADER,
+                    standard_signature(&key, event_id, timestamp, &body),
+                );
         }
         match request.body(body).send().await {
             Ok(mut response) => {
@@ -153,6 +169,32 @@ fn describe(e: &reqwest::Error) -> String {
         source = s.source();
     }
     text
+}
+
+/// Checks a callback URL before it is accepted (admin API): refused when its host is, or
+/// resolves to, any loopback, private, link-local or metadata address, or does not resolve.
+pub async fn check_destination(url: &Url) -> Result<(), String> {
+    let port = url.port_or_known_default().unwrap_or(443);
+    let addrs: Vec<IpAddr> = match url.host() {
+        Some(Host::Ipv4(ip)) => vec![IpAddr::V4(ip)],
+        Some(Host::Ipv6(ip)) => vec![IpAddr::V6(ip)],
+        Some(Host::Domain(name)) => {
+            let lookup = tokio::time::timeout(
+                Duration::from_secs(5),
+                tokio::net::lookup_host((name, port)),
+            )
+            .await;
+            match lookup {
+                Ok(Ok(found)) => found.map(|a| a.ip()).collect(),
+                _ => return Err(format!("host {name} does not resolve")),
+            }
+        }
+        None => return Err("URL has no host".into()),
+    };
+    if addrs.is_empty() || addrs.iter().any(|ip| is_forbidden(*ip)) {
+        return Err(FORBIDDEN.into());
+    }
+    Ok(())
 }
 
 /// Resolves names and keeps only public addresses.

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, Notify};
 
+use crate::metrics::Metrics;
 use crate::store::{AttemptRecord, NextState, Store};
 
 const MAX_BATCH: usize = 512;
@@ -21,9 +22,13 @@ pub struct Recorder {
 impl Recorder {
     /// Starts the task. It ends, after recording everything queued, when every handle is
     /// dropped. `wake` is notified after a batch that scheduled a retry.
-    pub fn spawn(store: Arc<dyn Store>, wake: Arc<Notify>) -> (Self, tokio::task::JoinHandle<()>) {
+    pub fn spawn(
+        store: Arc<dyn Store>,
+        wake: Arc<Notify>,
+        metrics: Arc<Metrics>,
+    ) -> (Self, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(MAX_BATCH * 4);
-        (Self { tx }, tokio::spawn(run(store, wake, rx)))
+        (Self { tx }, tokio::spawn(run(store, wake, metrics, rx)))
     }
 
     /// Queues an outcome (waits only when the queue is full).
@@ -37,13 +42,16 @@ impl Recorder {
 async fn run(
     store: Arc<dyn Store>,
     wake: Arc<Notify>,
+    metrics: Arc<Metrics>,
     mut rx: mpsc::Receiver<(AttemptRecord, NextState)>,
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         // The outcomes must reach the store: retry with a growing pause while it is down.
+        metrics.batch("outcomes", batch.len());
         let mut pause = Duration::from_millis(50);
         while let Err(e) = store.record_attempts(&batch).await {
+            metrics.store_error("record_outcomes");
             tracing::warn!(error = %e, batch = batch.len(), "recording attempts failed, retrying");
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(Duration::from_secs(5));

@@ -16,6 +16,7 @@ use super::recorder::Recorder;
 use super::retry::{decide, Decision, Outcome, RetryPolicy};
 use super::{Intake, Job};
 use crate::instance::Instances;
+use crate::metrics::Metrics;
 use crate::store::{now_ms, AttemptRecord, NextState, Store};
 
 /// What every attempt needs.
@@ -30,6 +31,8 @@ pub struct DeliveryContext {
     pub policy: RetryPolicy,
     /// Commits outcomes in batches.
     pub recorder: Recorder,
+    /// Counts attempts.
+    pub metrics: Arc<Metrics>,
 }
 
 /// Makes one delivery attempt of `job` and records it; returns the event's next state.
@@ -49,6 +52,7 @@ pub async fn attempt(ctx: &DeliveryContext, job: &Job) -> NextState {
                     &job.event_id,
                     job.body.clone(),
                     inst.signature_key.as_ref(),
+                    inst.standard_secret.as_ref(),
                 )
                 .await
         }
@@ -68,6 +72,13 @@ pub async fn attempt(ctx: &DeliveryContext, job: &Job) -> NextState {
         Outcome::Status { code, .. } => Some(code),
         Outcome::Error => None,
     };
+    let outcome = match next {
+        NextState::Delivered => "delivered",
+        NextState::RetryAt(_) => "retry",
+        NextState::Failed => "failed",
+    };
+    ctx.metrics
+        .delivery(job.instance_id, outcome, result.duration);
     match next {
         NextState::Delivered => tracing::info!(status = status_code, "delivered"),
         NextState::Failed => tracing::warn!(
@@ -180,6 +191,7 @@ pub async fn poll(
     wake: Arc<Notify>,
     poll_interval: Duration,
     retention: Option<Duration>,
+    metrics: Arc<Metrics>,
     shutdown: CancellationToken,
 ) {
     const CLAIM_BATCH: usize = 256;
@@ -209,6 +221,7 @@ pub async fn poll(
                     }
                 }
                 Err(e) => {
+                    metrics.store_error("claim");
                     intake.unreserve(room);
                     tracing::warn!(error = %e, "claiming due events failed");
                 }

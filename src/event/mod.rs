@@ -1,6 +1,7 @@
 //! Stage two: a verified Box delivery becomes a Cloud Elements-style event ([`normalize`]),
-//! signed on the way out ([`sign`]).
+//! signed on the way out ([`sign`]); operators read stored events through [`log`].
 
+pub mod log;
 pub mod normalize;
 pub mod sign;
 

@@ -154,6 +154,12 @@ fn instance() -> Instance {
         box_primary_key: None,
         box_secondary_key: None,
         v1_token: None,
+        standard_secret: None,
+        disabled: false,
+        configuration: Default::default(),
+        origin: crate::instance::Origin::Config,
+        token: None,
+        created_at_ms: None,
     }
 }
 

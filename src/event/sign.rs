@@ -1,4 +1,6 @@
-//! Outgoing signature: `Elements-Webhook-Signature: sha256=<base64 HMAC-SHA256(key, body)>`.
+//! Outgoing signatures: `Elements-Webhook-Signature: sha256=<base64 HMAC-SHA256(key, body)>`
+//! (Cloud Elements), and optionally the Standard Webhooks headers `webhook-id`,
+//! `webhook-timestamp`, `webhook-signature: v1,<base64 HMAC-SHA256(key, id.timestamp.body)>`.
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
@@ -9,6 +11,35 @@ use sha2::Sha256;
 pub const SIGNATURE_HEADER: &str = "Elements-Webhook-Signature";
 /// Header carrying the event id.
 pub const ID_HEADER: &str = "Elements-Webhook-Id";
+
+/// Standard Webhooks: the message id (the `eventId`, the same on every attempt).
+pub const STANDARD_ID_HEADER: &str = "webhook-id";
+/// Standard Webhooks: unix seconds of the attempt.
+pub const STANDARD_TIMESTAMP_HEADER: &str = "webhook-timestamp";
+/// Standard Webhooks: `v1,<base64 signature>`.
+pub const STANDARD_SIGNATURE_HEADER: &str = "webhook-signature";
+
+/// The key bytes of a Standard Webhooks secret: base64 after the `whsec_` prefix.
+pub fn standard_key(secret: &str) -> Result<Vec<u8>, &'static str> {
+    let encoded = secret
+        .strip_prefix("whsec_")
+        .ok_or("must start with \"whsec_\"")?;
+    match B64.decode(encoded) {
+        Ok(key) if !key.is_empty() => Ok(key),
+        _ => Err("the part after \"whsec_\" must be non-empty standard base64"),
+    }
+}
+
+/// The `webhook-signature` value for one attempt (Standard Webhooks, scheme `v1`).
+pub fn standard_signature(key: &[u8], id: &str, timestamp: i64, body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC accepts keys of any length");
+    mac.update(id.as_bytes());
+    mac.update(b".");
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    format!("v1,{}", B64.encode(mac.finalize().into_bytes()))
+}
 
 /// The header value for `body` signed with `key` (the key's UTF-8 bytes, not decoded).
 pub fn elements_signature(key: &str, body: &[u8]) -> String {
@@ -61,6 +92,28 @@ mod tests {
             assert!(verify_elements_signature(&v.key, &body, &v.header));
             assert!(!verify_elements_signature("other", &body, &v.header));
         }
+    }
+
+    #[test]
+    fn standard_webhooks_reference_vector_matches() {
+        // From the Standard Webhooks reference libraries' tests.
+        let key = standard_key("whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD").unwrap();
+        assert_eq!(
+            standard_signature(
+                &key,
+                "msg_27UH4WbU6Z5A5EzD8u03UvzRbpk",
+                1649367553,
+                br#"{"email":"test@example.com","username":"test_user"}"#
+            ),
+            "v1,tZ1I4/hDygAJgO5TYxiSd6Sd0kDW6hPenDe+bTa3Kkw="
+        );
+    }
+
+    #[test]
+    fn standard_secrets_need_the_prefix_and_base64() {
+        assert!(standard_key("C2FVsBQIhrscChlQIMV+b5sSYspob7oD").is_err());
+        assert!(standard_key("whsec_").is_err());
+        assert!(standard_key("whsec_not base64!").is_err());
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Box-facing routes. V2: `POST /webhooks/box/{instance_id}`; V1:
 //! `GET|POST /webhooks/box/{instance_id}/v1?token=…`. The raw body is read (bounded) before
 //! anything else, verified as bytes, then parsed, normalized and committed; the answer comes
-//! only after the commit.
+//! only after the commit. Every answer is counted in `relay_webhooks_received_total`.
 
 use std::sync::Arc;
 
@@ -24,6 +24,36 @@ use crate::event::NormalizedEvent;
 use crate::instance::Instance;
 use crate::store::Inserted;
 
+/// What became of a delivery that was not refused.
+enum Receipt {
+    Stored(Inserted, String),
+    Ignored(&'static str),
+}
+
+/// Counts the answer, then renders it.
+fn answer(
+    state: &AppState,
+    raw_id: &str,
+    result: Result<Receipt, ApiError>,
+) -> Result<Json<Value>, ApiError> {
+    let known = raw_id
+        .parse::<i64>()
+        .ok()
+        .filter(|id| state.instances.get(*id).is_some());
+    let outcome = match &result {
+        Ok(Receipt::Stored(Inserted::New, _)) => "accepted",
+        Ok(Receipt::Stored(Inserted::Duplicate, _)) => "duplicate",
+        Ok(Receipt::Ignored(_)) => "ignored",
+        Err(e) => e.code(),
+    };
+    state.metrics.webhook(known, outcome);
+    Ok(Json(match result? {
+        Receipt::Stored(Inserted::New, id) => json!({ "status": "accepted", "eventId": id }),
+        Receipt::Stored(Inserted::Duplicate, id) => json!({ "status": "duplicate", "eventId": id }),
+        Receipt::Ignored(reason) => json!({ "status": "ignored", "reason": reason }),
+    }))
+}
+
 /// Box V2 delivery.
 #[tracing::instrument(skip_all, fields(instance_id = %instance_id))]
 pub async fn v2(
@@ -32,8 +62,18 @@ pub async fn v2(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<Value>, ApiError> {
-    let body = read_body(&state, &headers, body).await?;
-    let instance = find_instance(&state, &instance_id)?;
+    let result = receive_v2(&state, &instance_id, &headers, body).await;
+    answer(&state, &instance_id, result)
+}
+
+async fn receive_v2(
+    state: &AppState,
+    instance_id: &str,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Receipt, ApiError> {
+    let body = read_body(state, headers, body).await?;
+    let instance = find_instance(state, instance_id)?;
     let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let sig_headers = SignatureHeaders {
         timestamp: text("box-delivery-timestamp"),
@@ -52,11 +92,11 @@ pub async fn v2(
         ApiError::Signature(e)
     })?;
     let event = parse_v2(verified).map_err(|e| ApiError::Malformed(e.0))?;
-    if !instance.events_enabled {
-        return Ok(ignored());
+    if let Some(reason) = ignored(&instance) {
+        return Ok(Receipt::Ignored(reason));
     }
     let normalized = normalize_v2(&instance, &state.sender, now, &event);
-    store(&state, &instance, normalized).await
+    store(state, &instance, normalized).await
 }
 
 /// Box V1 callback (query string and form body merged).
@@ -68,8 +108,19 @@ pub async fn v1(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<Value>, ApiError> {
-    let body = read_body(&state, &headers, body).await?;
-    let instance = find_instance(&state, &instance_id)?;
+    let result = receive_v1(&state, &instance_id, query, &headers, body).await;
+    answer(&state, &instance_id, result)
+}
+
+async fn receive_v1(
+    state: &AppState,
+    instance_id: &str,
+    query: Option<String>,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Receipt, ApiError> {
+    let body = read_body(state, headers, body).await?;
+    let instance = find_instance(state, instance_id)?;
     let query = query.unwrap_or_default();
     let token = form_urlencoded::parse(query.as_bytes())
         .find(|(k, _)| k == "token")
@@ -86,15 +137,22 @@ pub async fn v1(
     }
     let form = Verified::by_token(&body);
     let callback = V1Callback::parse(query.as_bytes(), form.body());
-    if !instance.events_enabled {
-        return Ok(ignored());
+    if let Some(reason) = ignored(&instance) {
+        return Ok(Receipt::Ignored(reason));
     }
     let normalized = normalize_v1(&instance, &state.sender, Utc::now(), &callback);
-    store(&state, &instance, normalized).await
+    store(state, &instance, normalized).await
 }
 
-fn ignored() -> Json<Value> {
-    Json(json!({ "status": "ignored", "reason": "events are disabled for this instance" }))
+/// Why a verified delivery is not stored, if it is not.
+fn ignored(instance: &Instance) -> Option<&'static str> {
+    if instance.disabled {
+        Some("the instance is disabled")
+    } else if !instance.events_enabled {
+        Some("events are disabled for this instance")
+    } else {
+        None
+    }
 }
 
 /// Reads the body up to the limit (413 beyond it; a `Content-Length` over it is refused
@@ -133,16 +191,16 @@ async fn store(
     state: &AppState,
     instance: &Instance,
     event: NormalizedEvent,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Receipt, ApiError> {
     let event_id = event.event_id.clone();
     match state.writer.submit(instance.id, event).await {
-        Ok(Inserted::New) => {
-            tracing::info!(event_id = %event_id, "accepted");
-            Ok(Json(json!({ "status": "accepted", "eventId": event_id })))
-        }
-        Ok(Inserted::Duplicate) => {
-            tracing::info!(event_id = %event_id, "duplicate");
-            Ok(Json(json!({ "status": "duplicate", "eventId": event_id })))
+        Ok(inserted) => {
+            let what = match inserted {
+                Inserted::New => "accepted",
+                Inserted::Duplicate => "duplicate",
+            };
+            tracing::info!(event_id = %event_id, "{what}");
+            Ok(Receipt::Stored(inserted, event_id))
         }
         Err(e) => {
             tracing::error!(event_id = %event_id, error = %e, "could not store event");

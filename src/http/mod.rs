@@ -1,5 +1,7 @@
-//! The HTTP surface: Box-facing webhook routes and operator endpoints, sharing [`AppState`].
+//! The HTTP surface: Box-facing webhook routes, operator endpoints ([`ops`]) and the admin
+//! API ([`admin`]), sharing [`AppState`].
 
+pub mod admin;
 pub mod box_webhooks;
 pub mod error;
 pub mod ops;
@@ -10,12 +12,14 @@ use std::time::Duration;
 use axum::extract::Request;
 use axum::routing::{get, post};
 use axum::Router;
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::box_webhook::verify::Freshness;
 use crate::instance::Instances;
+use crate::metrics::Metrics;
 use crate::store::batch::BatchWriter;
 use crate::store::Store;
 
@@ -36,10 +40,22 @@ pub struct AppState {
     pub sender: Arc<str>,
     /// Cancelled when shutdown starts.
     pub shutdown: CancellationToken,
+    /// Counters and histograms for `/metrics`.
+    pub metrics: Arc<Metrics>,
+    /// Admin credentials; `None` turns the admin API off.
+    pub admin: Option<Arc<admin::AdminAuth>>,
+    /// Wakes the delivery poller (after a replay).
+    pub wake: Arc<Notify>,
+    /// `delivery.allow_private_destinations`: callbacks to private addresses are accepted.
+    pub allow_private: bool,
 }
 
 /// The router with every route.
 pub fn router(state: AppState, request_timeout: Duration) -> Router {
+    let admin = match state.admin {
+        Some(_) => admin::routes(state.clone()),
+        None => Router::new(),
+    };
     Router::new()
         .route("/webhooks/box/{instance_id}", post(box_webhooks::v2))
         .route(
@@ -48,6 +64,8 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         )
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .merge(admin)
         .fallback(|| async { error::ApiError::NotFound("no such route") })
         .with_state(state)
         .layer(TimeoutLayer::with_status_code(

@@ -1,13 +1,15 @@
-//! Operator endpoints: `/healthz` (the process answers) and `/readyz` (storage reachable and
-//! not shutting down).
+//! Operator endpoints: `/healthz` (the process answers), `/readyz` (storage reachable and
+//! not shutting down) and `/metrics` (Prometheus text format).
 
 use axum::extract::State;
+use axum::http::header::CONTENT_TYPE;
 use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use axum::Json;
 use serde_json::{json, Value};
 
 use super::AppState;
-use crate::store::StoreError;
+use crate::store::{now_ms, StoreError};
 
 /// 200 while the process runs.
 pub async fn healthz() -> Json<Value> {
@@ -33,4 +35,24 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
             )
         }
     }
+}
+
+/// Prometheus text format. Queue depth is read from the store (at most 2 s); when it cannot
+/// be read, the gauges keep their last values and `relay_store_errors_total` counts it.
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    let stats = tokio::time::timeout(std::time::Duration::from_secs(2), state.store.queue_stats())
+        .await
+        .unwrap_or_else(|_| Err(StoreError::Unavailable("timed out".into())));
+    let stats = match stats {
+        Ok(stats) => Some(stats),
+        Err(e) => {
+            tracing::warn!(error = %e, "metrics: could not read queue statistics");
+            state.metrics.store_error("queue_stats");
+            None
+        }
+    };
+    (
+        [(CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
+        state.metrics.render(stats, now_ms()),
+    )
 }

@@ -9,6 +9,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::{now_ms, Inserted, NewEvent, Store, StoreError};
 use crate::delivery::{Intake, Job};
 use crate::event::NormalizedEvent;
+use crate::metrics::Metrics;
 
 /// Most events in one transaction.
 const MAX_BATCH: usize = 512;
@@ -31,9 +32,13 @@ pub struct BatchWriter {
 impl BatchWriter {
     /// Starts the writer task. It ends when every handle is dropped and the queue is empty,
     /// so accepted requests are always committed before shutdown completes.
-    pub fn spawn(store: Arc<dyn Store>, intake: Intake) -> (Self, tokio::task::JoinHandle<()>) {
+    pub fn spawn(
+        store: Arc<dyn Store>,
+        intake: Intake,
+        metrics: Arc<Metrics>,
+    ) -> (Self, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(MAX_BATCH * 8);
-        let task = tokio::spawn(run(store, intake, rx));
+        let task = tokio::spawn(run(store, intake, metrics, rx));
         (Self { tx }, task)
     }
 
@@ -56,15 +61,24 @@ impl BatchWriter {
     }
 }
 
-async fn run(store: Arc<dyn Store>, intake: Intake, mut rx: mpsc::Receiver<Request>) {
+async fn run(
+    store: Arc<dyn Store>,
+    intake: Intake,
+    metrics: Arc<Metrics>,
+    mut rx: mpsc::Receiver<Request>,
+) {
     let mut batch: Vec<Request> = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        commit(&*store, &intake, &mut batch).await;
+        metrics.batch("ingest", batch.len());
+        if !commit(&*store, &intake, &mut batch).await {
+            metrics.store_error("ingest_commit");
+        }
     }
 }
 
 #[tracing::instrument(skip_all, fields(batch = batch.len()))]
-async fn commit(store: &dyn Store, intake: &Intake, batch: &mut Vec<Request>) {
+/// Commits one batch and answers its requests; false when the commit failed.
+async fn commit(store: &dyn Store, intake: &Intake, batch: &mut Vec<Request>) -> bool {
     let received = now_ms();
     // Events the delivery workers can take now are stored already leased to this process
     // and handed over from memory; the rest wait in the store for the poller.
@@ -104,6 +118,7 @@ async fn commit(store: &dyn Store, intake: &Intake, batch: &mut Vec<Request>) {
                 }
                 let _ = req.reply.send(Ok(result));
             }
+            true
         }
         Err(e) => {
             tracing::error!(error = %e, "group commit failed");
@@ -115,6 +130,7 @@ async fn commit(store: &dyn Store, intake: &Intake, batch: &mut Vec<Request>) {
                     .reply
                     .send(Err(StoreError::Unavailable("commit failed".into())));
             }
+            false
         }
     }
 }

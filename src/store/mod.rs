@@ -1,10 +1,15 @@
 //! Stage three: durable storage behind one trait ([`Store`]), with the embedded SQLite
 //! engine ([`sqlite`]), the shared PostgreSQL engine ([`postgres`]), and the group-commit
-//! writer every ingest goes through ([`batch`]).
+//! writer every ingest goes through ([`batch`]). The operator's side (instances created
+//! through the API, the event log, replays) is [`admin::AdminStore`], over [`records`].
 
+pub mod admin;
 pub mod batch;
 pub mod postgres;
+pub mod records;
 pub mod sqlite;
+
+pub use admin::AdminStore;
 
 use std::sync::Arc;
 
@@ -256,7 +261,7 @@ impl StatusCounts {
 /// The storage every engine implements. Implementations must make `insert_batch` atomic and
 /// durable before returning.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: AdminStore + Send + Sync + 'static {
     /// Inserts events in one transaction; (instance, Box id) pairs already present are
     /// reported as [`Inserted::Duplicate`] and left unchanged.
     async fn insert_batch(&self, events: &[NewEvent]) -> Result<Vec<Inserted>, StoreError>;

@@ -15,6 +15,8 @@ use super::{
     StoreError, StoredEvent,
 };
 
+super::admin::impl_admin_store!(PostgresStore, reader: pool, writer: pool, row: sqlx::postgres::PgRow);
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations/postgres");
 
 /// PostgreSQL-backed [`Store`].

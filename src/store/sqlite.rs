@@ -15,6 +15,8 @@ use super::{
     StoreError, StoredEvent,
 };
 
+super::admin::impl_admin_store!(SqliteStore, reader: reader, writer: writer, row: sqlx::sqlite::SqliteRow);
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations/sqlite");
 
 /// SQLite-backed [`Store`].

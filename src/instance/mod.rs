@@ -1,10 +1,15 @@
 //! An instance: one Box account's connection to one consumer, as Cloud Elements models it.
-//! Ingest looks instances up by id; delivery reads their callback and signing key.
+//! Ingest looks instances up by id in the [`registry`]; delivery reads their callback and
+//! signing keys. Instances come from the config file (read-only) or the admin API ([`api`]).
 
-use std::collections::HashMap;
-use std::sync::Arc;
+pub mod api;
+pub mod registry;
+
+use std::collections::BTreeMap;
 
 use url::Url;
+
+pub use registry::Instances;
 
 use crate::config::InstanceConfig;
 use crate::secret::Secret;
@@ -23,6 +28,29 @@ pub mod keys {
     pub const BOX_SECONDARY_KEY: &str = "box.webhook.secondary.key";
     /// Token a Box V1 callback URL must carry.
     pub const BOX_V1_TOKEN: &str = "box.webhook.v1.token";
+    /// Optional Standard Webhooks secret (`whsec_<base64>`): adds `webhook-id`,
+    /// `webhook-timestamp` and `webhook-signature` to every delivery.
+    pub const STANDARD_SECRET: &str = "event.notification.standard.secret";
+
+    /// Every key the relay reads, in the order the API echoes them.
+    pub const KNOWN: [&str; 7] = [
+        EVENTS_ENABLED,
+        CALLBACK_URL,
+        SIGNATURE_KEY,
+        STANDARD_SECRET,
+        BOX_PRIMARY_KEY,
+        BOX_SECONDARY_KEY,
+        BOX_V1_TOKEN,
+    ];
+}
+
+/// Where an instance is defined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// The config file: read-only through the API.
+    Config,
+    /// Created through the admin API, kept in the store.
+    Api,
 }
 
 /// A validated instance, ready for ingest and delivery.
@@ -52,10 +80,22 @@ pub struct Instance {
     pub box_secondary_key: Option<Secret>,
     /// Box V1 URL token.
     pub v1_token: Option<Secret>,
+    /// Standard Webhooks secret (`whsec_…`), validated.
+    pub standard_secret: Option<Secret>,
+    /// A disabled instance answers Box `ignored`.
+    pub disabled: bool,
+    /// The configuration as given, for the API to echo (masked).
+    pub configuration: BTreeMap<String, serde_json::Value>,
+    /// Config file or API.
+    pub origin: Origin,
+    /// The instance token (API instances only).
+    pub token: Option<Secret>,
+    /// Creation time, unix milliseconds (API instances only).
+    pub created_at_ms: Option<i64>,
 }
 
 /// (key, reason) of the first invalid value.
-type KeyError = (String, String);
+pub type KeyError = (String, String);
 
 fn conf_key(key: &str) -> String {
     format!("configuration.\"{key}\"")
@@ -93,6 +133,11 @@ impl Instance {
         let callback_url = get_str(keys::CALLBACK_URL)?
             .map(|s| parse_callback_url(&s).map_err(|r| (conf_key(keys::CALLBACK_URL), r)))
             .transpose()?;
+        let standard_secret = get_str(keys::STANDARD_SECRET)?;
+        if let Some(secret) = &standard_secret {
+            crate::event::sign::standard_key(secret)
+                .map_err(|reason| (conf_key(keys::STANDARD_SECRET), reason.to_string()))?;
+        }
         if events_enabled && callback_url.is_none() {
             return Err((
                 conf_key(keys::CALLBACK_URL),
@@ -112,7 +157,32 @@ impl Instance {
             box_primary_key: get_str(keys::BOX_PRIMARY_KEY)?.map(Secret::new),
             box_secondary_key: get_str(keys::BOX_SECONDARY_KEY)?.map(Secret::new),
             v1_token: get_str(keys::BOX_V1_TOKEN)?.map(Secret::new),
+            standard_secret: standard_secret.map(Secret::new),
+            disabled: c.disabled,
+            configuration: c.configuration.clone(),
+            origin: Origin::Config,
+            token: None,
+            created_at_ms: None,
         })
+    }
+
+    /// Validates an instance created through the API.
+    pub fn from_stored(s: &crate::store::records::StoredInstance) -> Result<Self, KeyError> {
+        let mut instance = Self::from_config(&InstanceConfig {
+            id: s.id,
+            name: s.name.clone(),
+            element: "box".into(),
+            tags: s.tags.clone(),
+            account_id: None,
+            company_id: None,
+            user_id: None,
+            disabled: s.disabled,
+            configuration: s.configuration.clone(),
+        })?;
+        instance.origin = Origin::Api;
+        instance.token = Some(s.token.clone());
+        instance.created_at_ms = Some(s.created_at_ms);
+        Ok(instance)
     }
 }
 
@@ -126,22 +196,4 @@ pub fn parse_callback_url(s: &str) -> Result<Url, String> {
         return Err("URL has no host".into());
     }
     Ok(url)
-}
-
-/// The instances the relay knows, by id. Shared read-only between ingest and delivery.
-#[derive(Debug, Clone, Default)]
-pub struct Instances(Arc<HashMap<i64, Arc<Instance>>>);
-
-impl Instances {
-    /// Indexes a list of instances.
-    pub fn new(list: Vec<Instance>) -> Self {
-        Self(Arc::new(
-            list.into_iter().map(|i| (i.id, Arc::new(i))).collect(),
-        ))
-    }
-
-    /// The instance with this id.
-    pub fn get(&self, id: i64) -> Option<Arc<Instance>> {
-        self.0.get(&id).cloned()
-    }
 }

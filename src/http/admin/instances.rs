@@ -1,0 +1,180 @@
+//! `POST|GET /instances`, `GET|PATCH|DELETE /instances/{id}`. Instances of the config file
+//! are listed but read-only (409). Every change is validated as a config file's instance is,
+//! plus the callback's destination, then stored, and this replica's registry reloaded.
+
+use axum::extract::{Path, State};
+use axum::Json;
+use bytes::Bytes;
+use rand::RngCore;
+use serde_json::Value;
+
+use super::{instance_id, unavailable};
+use crate::http::error::ApiError;
+use crate::http::AppState;
+use crate::instance::{api, Instance, Origin};
+use crate::secret::Secret;
+use crate::store::records::StoredInstance;
+
+/// A new instance token: 32 random bytes, URL-safe base64.
+fn new_token() -> Secret {
+    use base64::Engine;
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    Secret::new(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+}
+
+fn json_body(body: &Bytes) -> Result<Value, ApiError> {
+    serde_json::from_slice(body).map_err(|e| ApiError::invalid("body", format!("not JSON ({e})")))
+}
+
+/// Validates a stored form as the registry will load it, and its callback's destination.
+async fn validate(state: &AppState, stored: &StoredInstance) -> Result<(), ApiError> {
+    // The id is not known yet for a new instance; any positive one validates alike.
+    let probe = StoredInstance {
+        id: stored.id.max(1),
+        ..stored.clone()
+    };
+    let instance =
+        Instance::from_stored(&probe).map_err(|(key, reason)| ApiError::invalid(key, reason))?;
+    if let (false, Some(url)) = (state.allow_private, &instance.callback_url) {
+        crate::delivery::client::check_destination(url)
+            .await
+            .map_err(|reason| {
+                ApiError::invalid(
+                    format!("configuration.\"{}\"", crate::instance::keys::CALLBACK_URL),
+                    reason,
+                )
+            })?;
+    }
+    Ok(())
+}
+
+/// Reloads this replica's registry after a write (others pick it up within a second).
+async fn reload(state: &AppState) {
+    if let Err(e) = state.instances.refresh(&*state.store, true).await {
+        tracing::warn!(error = %e, "could not reload instances after a change");
+    }
+}
+
+/// `POST /instances`: Cloud Elements' body; answers the new instance with its token.
+pub async fn create(State(state): State<AppState>, body: Bytes) -> Result<Json<Value>, ApiError> {
+    let mut new =
+        api::new_instance(&json_body(&body)?).map_err(|(k, r)| ApiError::invalid(k, r))?;
+    new.token = new_token();
+    validate(&state, &new).await?;
+    let stored = state
+        .store
+        .create_instance(&new, state.instances.config_max_id())
+        .await
+        .map_err(|e| unavailable(&state, e))?;
+    reload(&state).await;
+    tracing::info!(instance_id = stored.id, "instance created");
+    let instance = Instance::from_stored(&stored).map_err(|(k, r)| ApiError::invalid(k, r))?;
+    Ok(Json(api::render(&instance)))
+}
+
+/// `GET /instances`: every instance, by id.
+pub async fn list(State(state): State<AppState>) -> Json<Value> {
+    Json(
+        state
+            .instances
+            .all()
+            .iter()
+            .map(|i| api::render(i))
+            .collect(),
+    )
+}
+
+/// `GET /instances/{id}`.
+pub async fn show(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let instance = find(&state, &id).await?;
+    Ok(Json(api::render(&instance)))
+}
+
+/// The instance, reading the store when this replica has not seen it yet.
+async fn find(state: &AppState, raw: &str) -> Result<std::sync::Arc<Instance>, ApiError> {
+    let id = instance_id(raw)?;
+    if let Some(instance) = state.instances.get(id) {
+        return Ok(instance);
+    }
+    match state.store.get_instance(id).await {
+        Ok(Some(_)) => {
+            reload(state).await;
+            state
+                .instances
+                .get(id)
+                .ok_or(ApiError::NotFound("no such instance"))
+        }
+        Ok(None) => Err(ApiError::NotFound("no such instance")),
+        Err(e) => Err(unavailable(state, e)),
+    }
+}
+
+/// The stored form of an API instance; 409 for the config file's, 404 when there is none.
+async fn stored(state: &AppState, raw: &str) -> Result<StoredInstance, ApiError> {
+    let id = instance_id(raw)?;
+    if state
+        .instances
+        .get(id)
+        .is_some_and(|i| i.origin == Origin::Config)
+    {
+        return Err(ApiError::Conflict {
+            code: "read_only",
+            detail: "this instance is defined in the configuration file; change it there".into(),
+        });
+    }
+    state
+        .store
+        .get_instance(id)
+        .await
+        .map_err(|e| unavailable(state, e))?
+        .ok_or(ApiError::NotFound("no such instance"))
+}
+
+/// `PATCH /instances/{id}`: fields given replace; configuration keys given as `null` go.
+pub async fn patch(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let body = json_body(&body)?;
+    let mut instance = stored(&state, &id).await?;
+    api::patch_instance(&mut instance, &body).map_err(|(k, r)| ApiError::invalid(k, r))?;
+    validate(&state, &instance).await?;
+    let found = state
+        .store
+        .update_instance(&instance)
+        .await
+        .map_err(|e| unavailable(&state, e))?;
+    if !found {
+        return Err(ApiError::NotFound("no such instance"));
+    }
+    reload(&state).await;
+    tracing::info!(instance_id = instance.id, "instance updated");
+    let instance = Instance::from_stored(&instance).map_err(|(k, r)| ApiError::invalid(k, r))?;
+    Ok(Json(api::render(&instance)))
+}
+
+/// `DELETE /instances/{id}`: answers the instance as it was. Its stored events stay readable
+/// by `eventId`; pending ones end as failed, since there is no callback any more.
+pub async fn delete(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let instance = stored(&state, &id).await?;
+    let found = state
+        .store
+        .delete_instance(instance.id)
+        .await
+        .map_err(|e| unavailable(&state, e))?;
+    if !found {
+        return Err(ApiError::NotFound("no such instance"));
+    }
+    reload(&state).await;
+    tracing::info!(instance_id = instance.id, "instance deleted");
+    let instance = Instance::from_stored(&instance).map_err(|(k, r)| ApiError::invalid(k, r))?;
+    Ok(Json(api::render(&instance)))
+}

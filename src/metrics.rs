@@ -1,0 +1,196 @@
+//! Prometheus metrics, served at `GET /metrics` in the text format. One [`Metrics`] per
+//! relay (no global registry), handed to each stage that counts something. Queue depth and
+//! the oldest pending event's age are read from the store at scrape time, so every replica
+//! reports the shared queue.
+
+use std::sync::atomic::AtomicU64;
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+use crate::store::records::QueueStats;
+
+/// `Content-Type` of the answer.
+pub use prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
+
+/// Labels of `relay_webhooks_received_total`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct WebhookLabels {
+    instance: String,
+    outcome: &'static str,
+}
+
+/// Labels of `relay_deliveries_total`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DeliveryLabels {
+    instance: String,
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StatusLabel {
+    status: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct WriterLabel {
+    writer: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OperationLabel {
+    operation: &'static str,
+}
+
+/// Every metric the relay exports.
+pub struct Metrics {
+    registry: Registry,
+    webhooks: Family<WebhookLabels, Counter>,
+    deliveries: Family<DeliveryLabels, Counter>,
+    delivery_seconds: Histogram,
+    queue: Family<StatusLabel, Gauge>,
+    oldest_pending_seconds: Gauge<f64, AtomicU64>,
+    batch_size: Family<WriterLabel, Histogram>,
+    store_errors: Family<OperationLabel, Counter>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// A fresh registry with every metric registered.
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("relay");
+        let webhooks = Family::<WebhookLabels, Counter>::default();
+        registry.register(
+            "webhooks_received",
+            "Box deliveries received, by instance (\"unknown\" when there is no such instance) and outcome",
+            webhooks.clone(),
+        );
+        let deliveries = Family::<DeliveryLabels, Counter>::default();
+        registry.register(
+            "deliveries",
+            "Callback attempts, by instance and outcome (delivered, retry, failed)",
+            deliveries.clone(),
+        );
+        let delivery_seconds = Histogram::new(exponential_buckets(0.005, 2.0, 14));
+        registry.register(
+            "delivery_duration_seconds",
+            "Duration of one callback attempt, connect to last byte read",
+            delivery_seconds.clone(),
+        );
+        let queue = Family::<StatusLabel, Gauge>::default();
+        registry.register(
+            "events",
+            "Stored events by status (pending, delivering, delivered, failed), read at scrape",
+            queue.clone(),
+        );
+        let oldest_pending_seconds = Gauge::<f64, AtomicU64>::default();
+        registry.register(
+            "oldest_pending_event_age_seconds",
+            "Age of the oldest event not yet delivered (pending or delivering); 0 when none",
+            oldest_pending_seconds.clone(),
+        );
+        let batch_size = Family::<WriterLabel, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(1.0, 2.0, 10))
+        });
+        registry.register(
+            "commit_batch_size",
+            "Rows per group commit (writer: ingest, outcomes)",
+            batch_size.clone(),
+        );
+        let store_errors = Family::<OperationLabel, Counter>::default();
+        registry.register(
+            "store_errors",
+            "Storage operations that failed, by operation",
+            store_errors.clone(),
+        );
+        Self {
+            registry,
+            webhooks,
+            deliveries,
+            delivery_seconds,
+            queue,
+            oldest_pending_seconds,
+            batch_size,
+            store_errors,
+        }
+    }
+
+    /// A Box delivery answered with `outcome` (`accepted`, `duplicate`, `ignored` or an
+    /// error code).
+    pub fn webhook(&self, instance: Option<i64>, outcome: &'static str) {
+        let instance = instance.map_or_else(|| "unknown".to_string(), |id| id.to_string());
+        self.webhooks
+            .get_or_create(&WebhookLabels { instance, outcome })
+            .inc();
+    }
+
+    /// A callback attempt ended: `delivered`, `retry` or `failed`.
+    pub fn delivery(&self, instance: i64, outcome: &'static str, took: Duration) {
+        self.deliveries
+            .get_or_create(&DeliveryLabels {
+                instance: instance.to_string(),
+                outcome,
+            })
+            .inc();
+        self.delivery_seconds.observe(took.as_secs_f64());
+    }
+
+    /// A group commit of `rows` rows by `writer` (`ingest` or `outcomes`).
+    pub fn batch(&self, writer: &'static str, rows: usize) {
+        self.batch_size
+            .get_or_create(&WriterLabel { writer })
+            .observe(rows as f64);
+    }
+
+    /// A storage operation failed.
+    pub fn store_error(&self, operation: &'static str) {
+        self.store_errors
+            .get_or_create(&OperationLabel { operation })
+            .inc();
+    }
+
+    /// The text exposition, with the queue gauges set from `stats` (left as they were when
+    /// the store could not be read).
+    pub fn render(&self, stats: Option<QueueStats>, now_ms: i64) -> String {
+        if let Some(stats) = stats {
+            let c = stats.counts;
+            for (status, n) in [
+                ("pending", c.pending),
+                ("delivering", c.delivering),
+                ("delivered", c.delivered),
+                ("failed", c.failed),
+            ] {
+                self.queue
+                    .get_or_create(&StatusLabel { status })
+                    .set(n as i64);
+            }
+            let age = stats
+                .oldest_pending_received_ms
+                .map_or(0.0, |t| (now_ms - t).max(0) as f64 / 1000.0);
+            self.oldest_pending_seconds.set(age);
+        }
+        let mut text = String::new();
+        if let Err(e) =
+            prometheus_client::encoding::prometheus_text::encode(&mut text, &self.registry)
+        {
+            tracing::error!(error = %e, "could not encode metrics");
+        }
+        text
+    }
+}
