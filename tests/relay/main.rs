@@ -30,6 +30,7 @@ macro_rules! engine_tests {
 
 mod helpers;
 
+mod admin_instances;
 mod delivery;
 mod ingest_v1;
 mod ingest_v2;

@@ -2,11 +2,13 @@
 //! ([`app`]) or as the real binary ([`process`]), each on port 0 with its own store, the
 //! storage engines and a private PostgreSQL server ([`postgres`]), and Box signing.
 
+mod admin;
 mod app;
 mod postgres;
 mod process;
 mod receiver;
 
+pub use admin::*;
 pub use app::*;
 pub use postgres::*;
 pub use process::*;

@@ -1,0 +1,446 @@
+//! Admin API, instances: credentials, Cloud Elements' shapes, masking, validation, the config
+//! file's instances read-only, and an instance created through the API receiving Box events.
+
+use reqwest::Method;
+use serde_json::json;
+use webhook_relay::event::sign::verify_elements_signature;
+
+use crate::helpers::*;
+
+pub async fn admin_routes_refuse_missing_or_wrong_credentials_alike(engine: Engine) {
+    let receiver = Receiver::start().await;
+    let app = spawn_admin_app(&engine, &receiver).await;
+    let mut bodies = Vec::new();
+    for header in [
+        None,
+        Some(format!("User {ADMIN_USER}, Organization wrong")),
+        Some(format!("User wrong, Organization {ADMIN_ORG}")),
+        Some(format!("User {ADMIN_USER}")),
+        Some(format!("Bearer {ADMIN_USER}")),
+    ] {
+        let mut req = app.http.get(app.url("/instances"));
+        if let Some(h) = &header {
+            req = req.header("authorization", h);
+        }
+        let (status, body) = answer(req.send().await.unwrap()).await;
+        assert_eq!(status, 401, "{header:?}: {body}");
+        assert_eq!(body["code"], "unauthorized");
+        bodies.push(body);
+    }
+    assert!(
+        bodies.windows(2).all(|w| w[0] == w[1]),
+        "no hint which part was wrong: {bodies:?}"
+    );
+    // Refused writes change nothing.
+    let res = app
+        .http
+        .post(app.url("/instances"))
+        .header(
+            "authorization",
+            format!("User {ADMIN_USER}, Organization x"),
+        )
+        .json(&instance_body("Sneaky", &receiver.url("/api")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let (status, list) = app.admin(Method::GET, "/instances", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        list.as_array().unwrap().len(),
+        4,
+        "only the config file's: {list}"
+    );
+}
+
+pub async fn without_admin_secrets_the_admin_api_does_not_exist(engine: Engine) {
+    let receiver = Receiver::start().await;
+    let app = spawn_app(&engine, &receiver).await;
+    for path in ["/instances", "/instances/1", "/openapi.json"] {
+        let res = app
+            .http
+            .get(app.url(path))
+            .header("authorization", admin_auth())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 404, "{path}");
+    }
+}
+
+pub async fn an_instance_created_through_the_api_receives_box_events_end_to_end(engine: Engine) {
+    let receiver = Receiver::start().await;
+    let app = spawn_admin_app(&engine, &receiver).await;
+    let created = app
+        .create_instance(&instance_body("API Instance", &receiver.url("/api")))
+        .await;
+
+    // Cloud Elements' answer: numeric id past the config file's, a token, strings, masks.
+    let id = created["id"].as_i64().expect("numeric id");
+    assert!(id > 4, "ids after the config file's: {created}");
+    let token = created["token"].as_str().unwrap();
+    assert!(token.len() >= 32, "a random token: {created}");
+    assert_eq!(created["name"], "API Instance");
+    assert_eq!(created["element"]["key"], "box");
+    assert_eq!(created["tags"], json!(["Docs"]));
+    assert_eq!(created["eventsEnabled"], true);
+    assert_eq!(created["disabled"], false);
+    let conf = &created["configuration"];
+    assert_eq!(conf["event.notification.enabled"], "true");
+    assert_eq!(
+        conf["event.notification.callback.url"],
+        receiver.url("/api").as_str()
+    );
+    assert_eq!(conf["event.vendor.type"], "webhook");
+    assert_eq!(
+        conf["box.webhook.secondary.key"],
+        json!(null),
+        "unset keys are null"
+    );
+    for key in [
+        "event.notification.signature.key",
+        "box.webhook.primary.key",
+        "box.webhook.v1.token",
+        "oauth.api.secret",
+    ] {
+        assert_eq!(conf[key], "********", "{key} is masked");
+    }
+    let text = created.to_string();
+    for secret in [API_PRIMARY, API_EVENT_KEY, API_V1_TOKEN, API_OAUTH_SECRET] {
+        assert!(!text.contains(secret), "answer holds {secret}");
+    }
+    assert!(
+        !text.contains("an-oauth-code"),
+        "providerData is not echoed"
+    );
+
+    // A Box V2 delivery signed with the instance's key, to its address, arrives signed.
+    let body = box_payload();
+    let (status, accepted) = app
+        .post_v2(
+            &id.to_string(),
+            &body,
+            &box_headers_with_key(&body, API_PRIMARY),
+        )
+        .await;
+    assert_eq!(status, 200, "{accepted}");
+    assert_eq!(accepted["status"], "accepted");
+    let event_id = accepted["eventId"].as_str().unwrap().to_string();
+    let got = receiver.wait_for_event(&event_id).await;
+    let delivery = got
+        .iter()
+        .find(|r| r.path == "/api")
+        .expect("delivered to /api");
+    assert!(verify_elements_signature(
+        API_EVENT_KEY,
+        &delivery.body,
+        delivery.header("elements-webhook-signature").unwrap()
+    ));
+    let event = delivery.json();
+    assert_eq!(event["message"]["instanceId"], id);
+    assert_eq!(event["message"]["instanceName"], "API Instance");
+    assert_eq!(event["message"]["instanceTags"], json!(["Docs"]));
+    assert_eq!(event["topic"], format!("instance-{id}-box-events"));
+
+    // The config file's keys do not open the API instance, and V1 uses its own token.
+    let (status, refused) = app
+        .post_v2(&id.to_string(), &body, &box_headers(&body))
+        .await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (401, Some("invalid_signature"))
+    );
+    let res = app
+        .http
+        .get(app.url(&format!(
+            "/webhooks/box/{id}/v1?token={API_V1_TOKEN}&event=uploaded&itemId=7&itemType=file"
+        )))
+        .send()
+        .await
+        .unwrap();
+    let (status, v1) = answer(res).await;
+    assert_eq!(
+        (status, v1["status"].as_str()),
+        (200, Some("accepted")),
+        "{v1}"
+    );
+}
+
+pub async fn instances_are_listed_shown_patched_and_deleted(engine: Engine) {
+    let receiver = Receiver::start().await;
+    let app = spawn_admin_app(&engine, &receiver).await;
+    let created = app
+        .create_instance(&instance_body("Before", &receiver.url("/api")))
+        .await;
+    let id = created["id"].as_i64().unwrap();
+    let path = format!("/instances/{id}");
+
+    let (status, list) = app.admin(Method::GET, "/instances", None).await;
+    assert_eq!(status, 200);
+    let list = list.as_array().unwrap();
+    let ids: Vec<i64> = list.iter().map(|i| i["id"].as_i64().unwrap()).collect();
+    assert_eq!(
+        ids,
+        vec![1, 2, 3, 4, id],
+        "config file's and the API's, by id"
+    );
+    assert_eq!(list[0]["readOnly"], true);
+    assert_eq!(
+        list[0]["configuration"]["box.webhook.primary.key"],
+        "********"
+    );
+    assert_eq!(list[4]["readOnly"], false);
+    let (status, shown) = app.admin(Method::GET, &path, None).await;
+    assert_eq!((status, &shown), (200, &created));
+
+    // PATCH merges: given keys replace, null removes, others stay.
+    let patch = json!({
+        "name": "After",
+        "tags": ["a", "b"],
+        "configuration": {
+            "event.notification.enabled": false,
+            "box.webhook.v1.token": null,
+            "event.vendor.type": "polling"
+        }
+    });
+    let (status, patched) = app.admin(Method::PATCH, &path, Some(&patch)).await;
+    assert_eq!(status, 200, "{patched}");
+    assert_eq!(patched["name"], "After");
+    assert_eq!(patched["tags"], json!(["a", "b"]));
+    assert_eq!(patched["eventsEnabled"], false);
+    assert_eq!(patched["token"], created["token"], "the token stays");
+    let conf = &patched["configuration"];
+    assert_eq!(conf["event.notification.enabled"], "false");
+    assert_eq!(conf["box.webhook.v1.token"], json!(null));
+    assert_eq!(conf["event.vendor.type"], "polling");
+    assert_eq!(
+        conf["box.webhook.primary.key"], "********",
+        "untouched key stays"
+    );
+    // The change is live: Box deliveries are now ignored, V1's token is gone.
+    let body = box_payload();
+    let (status, ignored) = app
+        .post_v2(
+            &id.to_string(),
+            &body,
+            &box_headers_with_key(&body, API_PRIMARY),
+        )
+        .await;
+    assert_eq!((status, ignored["status"].as_str()), (200, Some("ignored")));
+    let res = app
+        .http
+        .get(app.url(&format!(
+            "/webhooks/box/{id}/v1?token={API_V1_TOKEN}&event=x"
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    // `disabled` also ignores deliveries.
+    let (status, disabled) = app
+        .admin(
+            Method::PATCH,
+            &path,
+            Some(&json!({"disabled": true, "configuration": {"event.notification.enabled": true}})),
+        )
+        .await;
+    assert_eq!((status, disabled["disabled"].as_bool()), (200, Some(true)));
+    let (_, ignored) = app
+        .post_v2(
+            &id.to_string(),
+            &body,
+            &box_headers_with_key(&body, API_PRIMARY),
+        )
+        .await;
+    assert_eq!(ignored["reason"], "the instance is disabled");
+
+    let (status, deleted) = app.admin(Method::DELETE, &path, None).await;
+    assert_eq!((status, deleted["id"].as_i64()), (200, Some(id)));
+    let (status, _) = app.admin(Method::GET, &path, None).await;
+    assert_eq!(status, 404);
+    let (status, _) = app.admin(Method::DELETE, &path, None).await;
+    assert_eq!(status, 404);
+    let (status, gone) = app
+        .post_v2(
+            &id.to_string(),
+            &body,
+            &box_headers_with_key(&body, API_PRIMARY),
+        )
+        .await;
+    assert_eq!((status, gone["code"].as_str()), (404, Some("not_found")));
+
+    // Ids are never given twice, even after a delete.
+    let again = app
+        .create_instance(&instance_body("Again", &receiver.url("/api")))
+        .await;
+    assert!(again["id"].as_i64().unwrap() > id);
+}
+
+pub async fn config_file_instances_are_read_only(engine: Engine) {
+    let receiver = Receiver::start().await;
+    let app = spawn_admin_app(&engine, &receiver).await;
+    let (status, body) = app
+        .admin(Method::PATCH, "/instances/1", Some(&json!({"name": "x"})))
+        .await;
+    assert_eq!((status, body["code"].as_str()), (409, Some("read_only")));
+    let (status, body) = app.admin(Method::DELETE, "/instances/1", None).await;
+    assert_eq!((status, body["code"].as_str()), (409, Some("read_only")));
+    let (_, shown) = app.admin(Method::GET, "/instances/1", None).await;
+    assert_eq!(shown["name"], "Test Box");
+    for path in [
+        "/instances/999",
+        "/instances/abc",
+        "/instances/-1",
+        "/instances/99999999999999999999",
+    ] {
+        let (status, _) = app.admin(Method::GET, path, None).await;
+        assert_eq!(status, 404, "{path}");
+    }
+}
+
+pub async fn invalid_instances_are_refused_with_the_key_named(engine: Engine) {
+    let receiver = Receiver::start().await;
+    let app = spawn_admin_app(&engine, &receiver).await;
+    let good = instance_body("Good", &receiver.url("/api"));
+    let with = |path: &[&str], value: serde_json::Value| {
+        let mut body = good.clone();
+        let mut at = &mut body;
+        for p in &path[..path.len() - 1] {
+            at = &mut at[*p];
+        }
+        at[path[path.len() - 1]] = value;
+        body
+    };
+    let cases = [
+        (with(&["element"], json!(null)), "element.key"),
+        (with(&["element", "key"], json!("dropbox")), "element.key"),
+        (with(&["name"], json!("")), "name"),
+        (with(&["tags"], json!("docs")), "tags"),
+        (with(&["disabled"], json!("yes")), "disabled"),
+        (with(&["configuration"], json!([])), "configuration"),
+        (
+            with(
+                &["configuration", "event.notification.callback.url"],
+                json!("not a url"),
+            ),
+            "configuration.\"event.notification.callback.url\"",
+        ),
+        (
+            with(
+                &["configuration", "event.notification.callback.url"],
+                json!("ftp://x.example/"),
+            ),
+            "configuration.\"event.notification.callback.url\"",
+        ),
+        (
+            with(
+                &["configuration", "event.notification.callback.url"],
+                json!(null),
+            ),
+            "configuration.\"event.notification.callback.url\"",
+        ),
+        (
+            with(
+                &["configuration", "event.notification.enabled"],
+                json!("maybe"),
+            ),
+            "configuration.\"event.notification.enabled\"",
+        ),
+        (
+            with(&["configuration", "box.webhook.primary.key"], json!(true)),
+            "configuration.\"box.webhook.primary.key\"",
+        ),
+        (
+            with(
+                &["configuration", "event.notification.standard.secret"],
+                json!("no-prefix"),
+            ),
+            "configuration.\"event.notification.standard.secret\"",
+        ),
+        (
+            with(&["configuration", "oauth.scopes"], json!(["a"])),
+            "configuration.\"oauth.scopes\"",
+        ),
+    ];
+    for (body, key) in cases {
+        let (status, answer) = app.admin(Method::POST, "/instances", Some(&body)).await;
+        assert_eq!(status, 400, "{key}: {answer}");
+        assert_eq!(answer["code"], "invalid_value");
+        assert_eq!(answer["key"], key, "{answer}");
+        assert!(!answer.to_string().contains(API_PRIMARY));
+    }
+    let res = app
+        .http
+        .post(app.url("/instances"))
+        .header("authorization", admin_auth())
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    let (status, answer) = crate::helpers::answer(res).await;
+    assert_eq!((status, answer["key"].as_str()), (400, Some("body")));
+    // A bad PATCH changes nothing.
+    let created = app.create_instance(&good).await;
+    let path = format!("/instances/{}", created["id"]);
+    let (status, _) = app
+        .admin(
+            Method::PATCH,
+            &path,
+            Some(&json!({"name": "Changed", "configuration": {"event.notification.callback.url": "nope"}})),
+        )
+        .await;
+    assert_eq!(status, 400);
+    let (_, shown) = app.admin(Method::GET, &path, None).await;
+    assert_eq!(shown, created);
+    let (_, list) = app.admin(Method::GET, "/instances", None).await;
+    assert_eq!(
+        list.as_array().unwrap().len(),
+        5,
+        "only the good one was created"
+    );
+}
+
+pub async fn callbacks_to_private_addresses_are_refused_unless_allowed(engine: Engine) {
+    let receiver = Receiver::start().await;
+    let env = admin_env(&[("RELAY__DELIVERY__ALLOW_PRIVATE_DESTINATIONS", "false")]);
+    let app = spawn_app_env(&engine, &receiver, &env).await;
+    for url in [
+        "http://127.0.0.1:9/events",
+        "http://localhost/events",
+        "http://169.254.169.254/latest/meta-data",
+        "http://10.1.2.3/events",
+        "http://192.168.0.10/events",
+        "http://[::1]/events",
+        "http://[fd00:ec2::254]/",
+    ] {
+        let (status, answer) = app
+            .admin(
+                Method::POST,
+                "/instances",
+                Some(&instance_body("Private", url)),
+            )
+            .await;
+        assert_eq!(status, 400, "{url}: {answer}");
+        assert_eq!(
+            answer["key"],
+            "configuration.\"event.notification.callback.url\""
+        );
+    }
+    // A public address is accepted (an IP literal: no DNS needed).
+    app.create_instance(&instance_body("Public", "https://93.184.216.34/events"))
+        .await;
+    // The test relay of the other suites allows private destinations: loopback is accepted.
+    let open = spawn_admin_app(&engine, &receiver).await;
+    open.create_instance(&instance_body("Loopback", "http://127.0.0.1:9/events"))
+        .await;
+}
+
+engine_tests!(
+    admin_routes_refuse_missing_or_wrong_credentials_alike,
+    without_admin_secrets_the_admin_api_does_not_exist,
+    an_instance_created_through_the_api_receives_box_events_end_to_end,
+    instances_are_listed_shown_patched_and_deleted,
+    config_file_instances_are_read_only,
+    invalid_instances_are_refused_with_the_key_named,
+    callbacks_to_private_addresses_are_refused_unless_allowed,
+);

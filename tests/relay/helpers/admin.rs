@@ -1,0 +1,111 @@
+//! Admin API helpers: credentials, a relay with the admin API on, and Cloud Elements bodies.
+
+use serde_json::{json, Value};
+use webhook_relay::box_webhook::verify::sign;
+use webhook_relay::config::Env;
+
+use super::{answer, spawn_app_env, Engine, Receiver, TestApp};
+
+pub const ADMIN_USER: &str = "test-admin-user-secret";
+pub const ADMIN_ORG: &str = "test-admin-organization-secret";
+/// Keys of instances created through the API (distinct from the config file's).
+pub const API_PRIMARY: &str = "api-box-primary-key";
+pub const API_EVENT_KEY: &str = "api-event-signature-key";
+pub const API_V1_TOKEN: &str = "api-box-v1-token";
+pub const API_OAUTH_SECRET: &str = "api-oauth-client-secret";
+pub const API_STANDARD_SECRET: &str = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
+
+pub fn admin_auth() -> String {
+    format!("User {ADMIN_USER}, Organization {ADMIN_ORG}")
+}
+
+/// `RELAY__ADMIN__…` overrides that turn the admin API on, plus `extra`.
+pub fn admin_env(extra: &[(&str, &str)]) -> Env {
+    let mut env = Env::new();
+    env.insert("RELAY__ADMIN__USER_SECRET".into(), ADMIN_USER.into());
+    env.insert("RELAY__ADMIN__ORGANIZATION_SECRET".into(), ADMIN_ORG.into());
+    for (k, v) in extra {
+        env.insert(k.to_string(), v.to_string());
+    }
+    env
+}
+
+/// A relay with the admin API on (instances 1–4 from the test config file).
+pub async fn spawn_admin_app(engine: &Engine, receiver: &Receiver) -> TestApp {
+    spawn_app_env(engine, receiver, &admin_env(&[])).await
+}
+
+/// Cloud Elements' `POST /instances` body for a Box instance delivering to `callback`.
+pub fn instance_body(name: &str, callback: &str) -> Value {
+    json!({
+        "element": { "key": "box" },
+        "providerData": { "code": "an-oauth-code-the-relay-ignores" },
+        "configuration": {
+            "event.notification.enabled": "true",
+            "event.notification.callback.url": callback,
+            "event.notification.signature.key": API_EVENT_KEY,
+            "box.webhook.primary.key": API_PRIMARY,
+            "box.webhook.v1.token": API_V1_TOKEN,
+            "oauth.api.key": "client-id",
+            "oauth.api.secret": API_OAUTH_SECRET,
+            "event.vendor.type": "webhook"
+        },
+        "tags": ["Docs"],
+        "name": name
+    })
+}
+
+/// Box V2 headers for `body` signed now with `key` as the primary key.
+pub fn box_headers_with_key(body: &[u8], key: &str) -> Vec<(String, String)> {
+    let timestamp = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    vec![
+        ("box-delivery-id".into(), uuid::Uuid::new_v4().to_string()),
+        ("box-delivery-timestamp".into(), timestamp.clone()),
+        ("box-signature-version".into(), "1".into()),
+        ("box-signature-algorithm".into(), "HmacSHA256".into()),
+        ("box-signature-primary".into(), sign(key, body, &timestamp)),
+        ("content-type".into(), "application/json".into()),
+    ]
+}
+
+impl TestApp {
+    /// An admin request with valid credentials and an optional JSON body.
+    pub async fn admin(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        let (status, _, json) = self.admin_full(method, path, body).await;
+        (status, json)
+    }
+
+    /// Like [`TestApp::admin`], with the response headers.
+    pub async fn admin_full(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (u16, reqwest::header::HeaderMap, Value) {
+        let mut req = self
+            .http
+            .request(method, self.url(path))
+            .header("authorization", admin_auth());
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let res = req.send().await.expect("relay answers");
+        let headers = res.headers().clone();
+        let (status, json) = answer(res).await;
+        (status, headers, json)
+    }
+
+    /// Creates an instance through the API; returns its answer.
+    pub async fn create_instance(&self, body: &Value) -> Value {
+        let (status, answer) = self
+            .admin(reqwest::Method::POST, "/instances", Some(body))
+            .await;
+        assert_eq!(status, 200, "{answer}");
+        answer
+    }
+}
