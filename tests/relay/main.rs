@@ -30,6 +30,7 @@ macro_rules! engine_tests {
 
 mod helpers;
 
+mod admin_events;
 mod admin_instances;
 mod delivery;
 mod ingest_v1;
