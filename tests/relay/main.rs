@@ -35,5 +35,6 @@ mod admin_instances;
 mod delivery;
 mod ingest_v1;
 mod ingest_v2;
+mod metrics;
 mod ops;
 mod process;
