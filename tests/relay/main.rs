@@ -36,5 +36,6 @@ mod delivery;
 mod ingest_v1;
 mod ingest_v2;
 mod metrics;
+mod openapi;
 mod ops;
 mod process;
