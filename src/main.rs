@@ -44,6 +44,11 @@ enum Command {
         #[arg(default_value = "-")]
         file: String,
     },
+    /// Read the event log and replay events, from the configured store.
+    Events {
+        #[command(subcommand)]
+        command: cli::events::EventsCommand,
+    },
     /// A small callback receiver that prints each event and checks its signature.
     Receive {
         /// Address to listen on.
@@ -148,6 +153,19 @@ async fn run(args: Args) -> Result<()> {
                     timestamp.as_deref()
                 )
             );
+        }
+        Command::Events { command } => {
+            let (config, _) = load(args.config)?;
+            let store = webhook_relay::store::open_for_tool(config.storage.url.expose())
+                .await
+                .context("cannot open the store")?;
+            let result = cli::events::run(&*store, command).await;
+            store.close().await;
+            let (output, next) = result?;
+            println!("{}", serde_json::to_string_pretty(&output)?);
+            if let Some(cursor) = next {
+                eprintln!("more: --cursor {cursor}");
+            }
         }
         Command::Receive {
             listen,

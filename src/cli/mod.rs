@@ -1,5 +1,7 @@
 //! Helper commands for testing a deployment by hand: [`box_sign`] signs a body as Box
-//! would; [`receive`] is a callback that prints what it gets and checks its signature.
+//! would; [`receive`] is a callback that prints what it gets and checks its signature;
+//! [`events`] reads the event log and replays events from the configured store.
 
 pub mod box_sign;
+pub mod events;
 pub mod receive;

@@ -304,10 +304,20 @@ pub trait Store: AdminStore + Send + Sync + 'static {
     async fn close(&self);
 }
 
-/// Opens the engine a URL names and runs its migrations.
+/// Opens the engine a URL names for the relay and runs its migrations.
 pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    open_as(url, true).await
+}
+
+/// Opens the store for a tool (`webhook-relay events`) that may run beside the relay: on
+/// SQLite, the relay's leases are left alone.
+pub async fn open_for_tool(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    open_as(url, false).await
+}
+
+async fn open_as(url: &str, owner: bool) -> Result<Arc<dyn Store>, StoreError> {
     match StoreUrl::parse(url).map_err(StoreError::Unavailable)? {
-        StoreUrl::Sqlite(path) => Ok(Arc::new(sqlite::SqliteStore::open(&path).await?)),
+        StoreUrl::Sqlite(path) => Ok(Arc::new(sqlite::SqliteStore::open(&path, owner).await?)),
         StoreUrl::Postgres(url) => Ok(Arc::new(postgres::PostgresStore::open(&url).await?)),
     }
 }

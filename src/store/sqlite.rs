@@ -28,9 +28,10 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database file, migrates it, and releases leases left
-    /// by a previous run: one process owns the file, so anything it had claimed is pending.
-    pub async fn open(path: &str) -> Result<Self, StoreError> {
+    /// Opens (creating if needed) the database file, migrates it, and, for the relay itself
+    /// (`owner`), releases leases left by a previous run: one relay owns the file, so anything
+    /// it had claimed is pending. Tools opening the file beside a running relay pass false.
+    pub async fn open(path: &str, owner: bool) -> Result<Self, StoreError> {
         if let Some(dir) = Path::new(path)
             .parent()
             .filter(|d| !d.as_os_str().is_empty())
@@ -61,13 +62,17 @@ impl SqliteStore {
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options.clone().read_only(true))
             .await?;
-        let released = sqlx::query(
-            "UPDATE events SET status = 'pending', lease_owner = NULL, lease_until = NULL \
+        let released = if !owner {
+            0
+        } else {
+            sqlx::query(
+                "UPDATE events SET status = 'pending', lease_owner = NULL, lease_until = NULL \
              WHERE status = 'delivering'",
-        )
-        .execute(&writer)
-        .await?
-        .rows_affected();
+            )
+            .execute(&writer)
+            .await?
+            .rows_affected()
+        };
         if released > 0 {
             tracing::info!(released, "released leases left by the previous run");
         }
