@@ -444,3 +444,86 @@ engine_tests!(
     invalid_instances_are_refused_with_the_key_named,
     callbacks_to_private_addresses_are_refused_unless_allowed,
 );
+
+/// Two replicas on one PostgreSQL database: an instance created, changed or deleted through
+/// one is served accordingly by the other within its refresh interval.
+#[tokio::test]
+async fn postgres_replicas_share_instances_created_through_the_api() {
+    let Some(Engine::Postgres(admin_url)) = Engine::postgres() else {
+        return;
+    };
+    let receiver = Receiver::start().await;
+    let url = fresh_database(&admin_url).await;
+    let env = admin_env(&[]);
+    let a = spawn_app_at(&url, &receiver, &env, tempfile::tempdir().unwrap()).await;
+    let b = spawn_app_at(&url, &receiver, &env, tempfile::tempdir().unwrap()).await;
+    let created = a
+        .create_instance(&instance_body("Shared", &receiver.url("/api")))
+        .await;
+    let id = created["id"].as_i64().unwrap();
+    // The other replica answers the admin API at once (it reads the store on a miss)…
+    let (status, shown) = b
+        .admin(Method::GET, &format!("/instances/{id}"), None)
+        .await;
+    assert_eq!((status, shown["name"].as_str()), (200, Some("Shared")));
+
+    let body = box_payload();
+    let send_b = || async {
+        b.post_v2(
+            &id.to_string(),
+            &body,
+            &box_headers_with_key(&body, API_PRIMARY),
+        )
+        .await
+    };
+    let (status, accepted) = send_b().await;
+    assert_eq!(
+        (status, accepted["status"].as_str()),
+        (200, Some("accepted"))
+    );
+    receiver
+        .wait_for_event(accepted["eventId"].as_str().unwrap())
+        .await;
+
+    // …and sees a change made through the first within its refresh interval.
+    let (status, _) = a
+        .admin(
+            Method::PATCH,
+            &format!("/instances/{id}"),
+            Some(&json!({"disabled": true})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    wait_for_answer(&send_b, |s, a| s == 200 && a["status"] == "ignored").await;
+    let (status, _) = a
+        .admin(Method::DELETE, &format!("/instances/{id}"), None)
+        .await;
+    assert_eq!(status, 200);
+    wait_for_answer(&send_b, |s, _| s == 404).await;
+    // Two replicas creating at once never share an id.
+    let (bx, by) = (
+        instance_body("X", &receiver.url("/api")),
+        instance_body("Y", &receiver.url("/api")),
+    );
+    let (x, y) = tokio::join!(a.create_instance(&bx), b.create_instance(&by));
+    assert_ne!(x["id"], y["id"]);
+}
+
+async fn wait_for_answer<F, Fut>(send: &F, done: impl Fn(u16, &serde_json::Value) -> bool)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = (u16, serde_json::Value)>,
+{
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        let (status, answer) = send().await;
+        if done(status, &answer) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the other replica never caught up: {status} {answer}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}

@@ -32,6 +32,7 @@ mod helpers;
 
 mod admin_events;
 mod admin_instances;
+mod admin_secrets;
 mod cli;
 mod delivery;
 mod ingest_v1;
