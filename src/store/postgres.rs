@@ -15,7 +15,7 @@ use super::{
     StoreError, StoredEvent,
 };
 
-super::admin::impl_admin_store!(PostgresStore, reader: pool, writer: pool, row: sqlx::postgres::PgRow);
+super::admin::impl_admin_store!(PostgresStore, reader: pool, writer: pool, row: sqlx::postgres::PgRow, sqlite: false);
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations/postgres");
 

@@ -15,7 +15,7 @@ use super::{
     StoreError, StoredEvent,
 };
 
-super::admin::impl_admin_store!(SqliteStore, reader: reader, writer: writer, row: sqlx::sqlite::SqliteRow);
+super::admin::impl_admin_store!(SqliteStore, reader: reader, writer: writer, row: sqlx::sqlite::SqliteRow, sqlite: true);
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations/sqlite");
 

@@ -21,3 +21,6 @@ INSERT INTO instances_meta (singleton, revision, last_id) VALUES (1, 0, 0);
 
 -- The event log: an instance's events, newest first.
 CREATE INDEX events_instance_seq ON events (instance_id, seq);
+
+-- Queue statistics count each status on its own partial index; failed had none.
+CREATE INDEX events_failed ON events (seq) WHERE status = 'failed';
