@@ -11,6 +11,9 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use crate::box_api::client::BoxClient;
+use crate::box_api::crypto::TokenCipher;
+use crate::box_api::tokens::BoxAuth;
 use crate::box_webhook::verify::Freshness;
 use crate::config::Config;
 use crate::delivery::client::CallbackClient;
@@ -170,6 +173,15 @@ impl Application {
         ));
         let (writer, writer_task) =
             BatchWriter::spawn(store.clone(), intake.clone(), metrics.clone());
+        // Validated with the configuration: a set key is a usable key.
+        let cipher = Some(config.box_.token_key.expose())
+            .filter(|k| !k.is_empty())
+            .and_then(|k| TokenCipher::from_base64(k).ok());
+        let box_auth = Arc::new(BoxAuth::new(
+            store.clone(),
+            BoxClient::new(&config.box_.api_url, &config.box_.oauth_url)?,
+            cipher,
+        ));
         let state = AppState {
             instances,
             writer,
@@ -185,6 +197,10 @@ impl Application {
             admin: AdminAuth::from_config(&config.admin).map(Arc::new),
             wake,
             allow_private: d.allow_private_destinations,
+            box_auth,
+            public_url: Some(config.server.public_url.as_str())
+                .filter(|u| !u.is_empty())
+                .map(Arc::from),
         };
         let app = router(
             state,

@@ -6,12 +6,14 @@
 //! 4. [`store`] commits it durably through a group-commit writer, and only then does Box get 2xx;
 //! 5. [`delivery`] POSTs it, signed, to the instance's callback, retrying with backoff.
 //!
+//! [`box_api`] calls Box for an instance (OAuth tokens, Box webhooks through the relay).
 //! [`config`] and [`instance`] describe what the relay serves; [`app`] wires it together;
 //! [`cli`] holds the helper commands (`box-sign`, `receive`, `events`); [`telemetry`] sets up
 //! logs and [`metrics`] counts what happens, for `GET /metrics`.
 #![forbid(unsafe_code)]
 
 pub mod app;
+pub mod box_api;
 pub mod box_webhook;
 pub mod cli;
 pub mod config;

@@ -68,6 +68,9 @@ pub struct ServerConfig {
     pub request_timeout_ms: u64,
     /// On SIGTERM, how long in-flight work may take before the process exits anyway.
     pub shutdown_grace_ms: u64,
+    /// The relay's public base URL as Box reaches it (`https://relay.example.com`): the
+    /// address of Box webhooks created through `POST /webhooks`. Empty: that route is off.
+    pub public_url: String,
 }
 
 impl Default for ServerConfig {
@@ -77,6 +80,7 @@ impl Default for ServerConfig {
             body_limit_bytes: 1024 * 1024,
             request_timeout_ms: 30_000,
             shutdown_grace_ms: 10_000,
+            public_url: String::new(),
         }
     }
 }
@@ -118,6 +122,13 @@ pub struct BoxConfig {
     pub max_age_secs: u64,
     /// A `box-delivery-timestamp` further ahead than this is refused.
     pub max_future_skew_secs: u64,
+    /// Base URL of Box's API (`{api_url}/2.0/webhooks`).
+    pub api_url: String,
+    /// Base URL of Box's OAuth 2.0 token endpoint (`{oauth_url}/oauth2/token`).
+    pub oauth_url: String,
+    /// Key that encrypts Box tokens at rest: 32 bytes, standard base64. Required to
+    /// provision instances with Box OAuth or Client Credentials.
+    pub token_key: Secret,
 }
 
 impl Default for BoxConfig {
@@ -125,6 +136,9 @@ impl Default for BoxConfig {
         Self {
             max_age_secs: 600,
             max_future_skew_secs: 60,
+            api_url: "https://api.box.com".into(),
+            oauth_url: "https://api.box.com".into(),
+            token_key: Secret::default(),
         }
     }
 }
@@ -316,6 +330,19 @@ impl Config {
             .map_err(|reason| invalid("storage.url", reason))?;
         if self.box_.max_age_secs == 0 {
             return Err(invalid("box.max_age_secs", "must be positive"));
+        }
+        for (key, url) in [
+            ("server.public_url", &self.server.public_url),
+            ("box.api_url", &self.box_.api_url),
+            ("box.oauth_url", &self.box_.oauth_url),
+        ] {
+            if !(key == "server.public_url" && url.is_empty()) {
+                crate::instance::parse_callback_url(url).map_err(|r| invalid(key, r))?;
+            }
+        }
+        if !self.box_.token_key.is_empty() {
+            crate::box_api::crypto::TokenCipher::from_base64(self.box_.token_key.expose())
+                .map_err(|r| invalid("box.token_key", r))?;
         }
         let d = &self.delivery;
         for (key, value) in [

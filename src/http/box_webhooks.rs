@@ -96,7 +96,32 @@ async fn receive_v2(
         return Ok(Receipt::Ignored(reason));
     }
     let normalized = normalize_v2(&instance, &state.sender, now, &event);
-    store(state, &instance, normalized).await
+    let deleted_webhook = (event.trigger == "WEBHOOK.DELETED")
+        .then(|| event.webhook_id.clone())
+        .flatten();
+    let receipt = store(state, &instance, normalized).await?;
+    if let Some(id) = deleted_webhook {
+        forget_webhook(state, &id).await;
+    }
+    Ok(receipt)
+}
+
+/// Box deleted one of its webhooks (app removed, tokens revoked, auto clean-up): if the
+/// relay created it, mark it deleted. The event itself is delivered as any other.
+async fn forget_webhook(state: &AppState, webhook_id: &str) {
+    match state
+        .store
+        .mark_webhook_deleted(
+            webhook_id,
+            crate::store::now_ms(),
+            "WEBHOOK.DELETED from Box",
+        )
+        .await
+    {
+        Ok(true) => tracing::info!(webhook_id, "Box deleted a webhook the relay created"),
+        Ok(false) => {}
+        Err(e) => tracing::warn!(error = %e, webhook_id, "could not mark a Box webhook deleted"),
+    }
 }
 
 /// Box V1 callback (query string and form body merged).

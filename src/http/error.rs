@@ -6,6 +6,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
+use crate::box_api::client::BoxError;
+use crate::box_api::tokens::TokenError;
 use crate::box_webhook::verify::VerifyError;
 
 /// An error answer.
@@ -46,6 +48,11 @@ pub enum ApiError {
         /// What is wrong with it.
         reason: String,
     },
+    /// Box refused a call made for the request: Box's 4xx status, code and message as
+    /// they are (and `Retry-After` on 429); 502 `box_unavailable` when Box failed or could
+    /// not be reached.
+    #[error("Box error")]
+    Box(BoxError),
     /// 409: the request conflicts with the resource's state.
     #[error("conflict")]
     Conflict {
@@ -54,6 +61,33 @@ pub enum ApiError {
         /// Explanation.
         detail: String,
     },
+}
+
+impl From<BoxError> for ApiError {
+    fn from(e: BoxError) -> Self {
+        ApiError::Box(e)
+    }
+}
+
+impl From<TokenError> for ApiError {
+    fn from(e: TokenError) -> Self {
+        match e {
+            TokenError::Box(b) => ApiError::Box(b),
+            TokenError::Store(s) => {
+                tracing::error!(error = %s, "Box tokens: storage failed");
+                ApiError::Unavailable
+            }
+            TokenError::NoKey => ApiError::Conflict {
+                code: "not_configured",
+                detail: e.to_string(),
+            },
+            TokenError::NotAuthorized | TokenError::Unreadable => ApiError::Conflict {
+                code: "not_authorized",
+                detail: e.to_string(),
+            },
+            TokenError::Busy => ApiError::Box(BoxError::Unreachable(e.to_string())),
+        }
+    }
 }
 
 impl ApiError {
@@ -119,6 +153,17 @@ impl ApiError {
                 format!("{key}: {reason}"),
             ),
             ApiError::Conflict { code, detail } => (StatusCode::CONFLICT, code, detail.clone()),
+            ApiError::Box(BoxError::Api {
+                status,
+                code,
+                message,
+                ..
+            }) if (400..500).contains(status) => (
+                StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_REQUEST),
+                "box_error",
+                format!("{code}: {message}"),
+            ),
+            ApiError::Box(e) => (StatusCode::BAD_GATEWAY, "box_unavailable", e.to_string()),
         }
     }
 }
@@ -127,9 +172,27 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code, detail) = self.parts();
         let mut body = json!({ "code": code, "detail": detail });
-        if let ApiError::Invalid { key, .. } = &self {
-            body["key"] = json!(key);
+        let mut retry_after = None;
+        match &self {
+            ApiError::Invalid { key, .. } => body["key"] = json!(key),
+            ApiError::Box(BoxError::Api {
+                code,
+                message,
+                retry_after: after,
+                ..
+            }) => {
+                // Box's own code and message, as Box gave them.
+                body["box"] = json!({ "code": code, "message": message });
+                retry_after = after.as_deref().and_then(|v| v.parse().ok());
+            }
+            _ => {}
         }
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let Some(v) = retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, v);
+        }
+        response
     }
 }

@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::box_api::tokens::BoxAuth;
 use crate::box_webhook::verify::Freshness;
 use crate::instance::Instances;
 use crate::metrics::Metrics;
@@ -48,12 +49,16 @@ pub struct AppState {
     pub wake: Arc<Notify>,
     /// `delivery.allow_private_destinations`: callbacks to private addresses are accepted.
     pub allow_private: bool,
+    /// Box tokens of instances, and the Box client.
+    pub box_auth: Arc<BoxAuth>,
+    /// `server.public_url`, when set.
+    pub public_url: Option<Arc<str>>,
 }
 
 /// The router with every route.
 pub fn router(state: AppState, request_timeout: Duration) -> Router {
     let admin = match state.admin {
-        Some(_) => admin::routes(state.clone()),
+        Some(_) => admin::routes(state.clone()).merge(admin::webhooks::routes(state.clone())),
         None => Router::new(),
     };
     Router::new()

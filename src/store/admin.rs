@@ -31,7 +31,8 @@ pub trait AdminStore {
     /// Replaces name, tags, configuration and `disabled`; false when there is no such instance.
     async fn update_instance(&self, instance: &StoredInstance) -> Result<bool, StoreError>;
 
-    /// Deletes an instance (its events stay in the log); false when there is none.
+    /// Deletes an instance and its Box tokens (its events stay in the log); false when there
+    /// is none.
     async fn delete_instance(&self, id: i64) -> Result<bool, StoreError>;
 
     /// An instance's events, newest first, with any of `statuses` (all when empty) and
@@ -232,6 +233,11 @@ macro_rules! impl_admin_store {
                     .execute(&mut *tx)
                     .await?
                     .rows_affected();
+                // Its Box tokens go with it.
+                sqlx::query("DELETE FROM box_tokens WHERE instance_id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
                 tx.commit().await?;
                 Ok(n == 1)
             }

@@ -1,15 +1,18 @@
 //! Stage three: durable storage behind one trait ([`Store`]), with the embedded SQLite
 //! engine ([`sqlite`]), the shared PostgreSQL engine ([`postgres`]), and the group-commit
 //! writer every ingest goes through ([`batch`]). The operator's side (instances created
-//! through the API, the event log, replays) is [`admin::AdminStore`], over [`records`].
+//! through the API, the event log, replays) is [`admin::AdminStore`], over [`records`]; what
+//! the relay keeps to call Box for an instance is [`box_api::BoxApiStore`].
 
 pub mod admin;
 pub mod batch;
+pub mod box_api;
 pub mod postgres;
 pub mod records;
 pub mod sqlite;
 
 pub use admin::AdminStore;
+pub use box_api::BoxApiStore;
 
 use std::sync::Arc;
 
@@ -261,7 +264,7 @@ impl StatusCounts {
 /// The storage every engine implements. Implementations must make `insert_batch` atomic and
 /// durable before returning.
 #[async_trait]
-pub trait Store: AdminStore + Send + Sync + 'static {
+pub trait Store: AdminStore + BoxApiStore + Send + Sync + 'static {
     /// Inserts events in one transaction; (instance, Box id) pairs already present are
     /// reported as [`Inserted::Duplicate`] and left unchanged.
     async fn insert_batch(&self, events: &[NewEvent]) -> Result<Vec<Inserted>, StoreError>;

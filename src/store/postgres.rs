@@ -17,6 +17,8 @@ use super::{
 
 super::admin::impl_admin_store!(PostgresStore, reader: pool, writer: pool, row: sqlx::postgres::PgRow, sqlite: false);
 
+super::box_api::impl_box_api_store!(PostgresStore, reader: pool, writer: pool, row: sqlx::postgres::PgRow);
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations/postgres");
 
 /// PostgreSQL-backed [`Store`].

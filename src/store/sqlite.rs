@@ -17,6 +17,8 @@ use super::{
 
 super::admin::impl_admin_store!(SqliteStore, reader: reader, writer: writer, row: sqlx::sqlite::SqliteRow, sqlite: true);
 
+super::box_api::impl_box_api_store!(SqliteStore, reader: reader, writer: writer, row: sqlx::sqlite::SqliteRow);
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations/sqlite");
 
 /// SQLite-backed [`Store`].

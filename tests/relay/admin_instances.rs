@@ -110,7 +110,7 @@ pub async fn an_instance_created_through_the_api_receives_box_events_end_to_end(
         assert!(!text.contains(secret), "answer holds {secret}");
     }
     assert!(
-        !text.contains("an-oauth-code"),
+        !text.contains("accepted and ignored"),
         "providerData is not echoed"
     );
 

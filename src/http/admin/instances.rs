@@ -1,6 +1,8 @@
 //! `POST|GET /instances`, `GET|PATCH|DELETE /instances/{id}`. Instances of the config file
 //! are listed but read-only (409). Every change is validated as a config file's instance is,
-//! plus the callback's destination, then stored, and this replica's registry reloaded.
+//! plus the callback's destination, then stored, and this replica's registry reloaded. An
+//! instance created with `providerData.code` (or `box.auth = "client_credentials"`) gets
+//! its Box tokens first: if Box refuses, nothing is created.
 
 use axum::extract::{Path, State};
 use axum::Json;
@@ -9,6 +11,9 @@ use rand::RngCore;
 use serde_json::Value;
 
 use super::{instance_id, unavailable};
+use crate::box_api::client::Grant;
+use crate::box_api::keys as box_keys;
+use crate::box_api::tokens::BoxAuth;
 use crate::http::error::ApiError;
 use crate::http::AppState;
 use crate::instance::{api, Instance, Origin};
@@ -28,7 +33,7 @@ fn json_body(body: &Bytes) -> Result<Value, ApiError> {
 }
 
 /// Validates a stored form as the registry will load it, and its callback's destination.
-async fn validate(state: &AppState, stored: &StoredInstance) -> Result<(), ApiError> {
+async fn validate(state: &AppState, stored: &StoredInstance) -> Result<Instance, ApiError> {
     // The id is not known yet for a new instance; any positive one validates alike.
     let probe = StoredInstance {
         id: stored.id.max(1),
@@ -46,7 +51,49 @@ async fn validate(state: &AppState, stored: &StoredInstance) -> Result<(), ApiEr
                 )
             })?;
     }
-    Ok(())
+    Ok(instance)
+}
+
+/// Box tokens for a new instance, when its body asks for them: an OAuth `providerData.code`,
+/// or Client Credentials (`box.auth`).
+async fn box_grant(
+    state: &AppState,
+    instance: &Instance,
+    body: &Value,
+) -> Result<Option<Grant>, ApiError> {
+    let code = match body.pointer("/providerData/code") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(c)) if !c.is_empty() => Some(c.as_str()),
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "providerData.code",
+                "must be a non-empty string",
+            ))
+        }
+    };
+    let Some(form) = BoxAuth::provisioning_grant(instance, code) else {
+        return Ok(None);
+    };
+    let mut required = vec![box_keys::CLIENT_ID, box_keys::CLIENT_SECRET];
+    if code.is_none() {
+        required.push(box_keys::ENTERPRISE_ID);
+    }
+    for key in required {
+        let set = instance
+            .configuration
+            .get(key)
+            .and_then(Value::as_str)
+            .is_some_and(|v| !v.is_empty());
+        if !set {
+            return Err(ApiError::invalid(
+                format!("configuration.\"{key}\""),
+                "required to authorize with Box",
+            ));
+        }
+    }
+    let grant = state.box_auth.obtain(&form).await?;
+    tracing::info!("Box authorization obtained");
+    Ok(Some(grant))
 }
 
 /// Reloads this replica's registry after a write (others pick it up within a second).
@@ -58,15 +105,23 @@ async fn reload(state: &AppState) {
 
 /// `POST /instances`: Cloud Elements' body; answers the new instance with its token.
 pub async fn create(State(state): State<AppState>, body: Bytes) -> Result<Json<Value>, ApiError> {
-    let mut new =
-        api::new_instance(&json_body(&body)?).map_err(|(k, r)| ApiError::invalid(k, r))?;
+    let body = json_body(&body)?;
+    let mut new = api::new_instance(&body).map_err(|(k, r)| ApiError::invalid(k, r))?;
     new.token = new_token();
-    validate(&state, &new).await?;
+    let probe = validate(&state, &new).await?;
+    let grant = box_grant(&state, &probe, &body).await?;
     let stored = state
         .store
         .create_instance(&new, state.instances.config_max_id())
         .await
         .map_err(|e| unavailable(&state, e))?;
+    if let Some(grant) = grant {
+        if let Err(e) = state.box_auth.store_grant(stored.id, &grant).await {
+            // Without its tokens the instance is not what was asked for: take it back.
+            let _ = state.store.delete_instance(stored.id).await;
+            return Err(e.into());
+        }
+    }
     reload(&state).await;
     tracing::info!(instance_id = stored.id, "instance created");
     let instance = Instance::from_stored(&stored).map_err(|(k, r)| ApiError::invalid(k, r))?;

@@ -1,10 +1,12 @@
 //! The admin API, in Cloud Elements' platform shape: instances ([`instances`]), the event log
-//! and replays ([`events`]), and its OpenAPI document. Every route needs
-//! `Authorization: User <user_secret>, Organization <organization_secret>`; with no secrets
-//! configured the routes do not exist (404).
+//! and replays ([`events`]), and its OpenAPI document, behind
+//! `Authorization: User <user_secret>, Organization <organization_secret>`; and an instance's
+//! Box webhooks ([`webhooks`]), behind `User <user_secret>, Element <instance token>`. With no
+//! secrets configured none of these routes exist (404).
 
 pub mod events;
 pub mod instances;
+pub mod webhooks;
 
 use axum::extract::{Request, State};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
@@ -48,22 +50,30 @@ impl AdminAuth {
 
     /// Checks `User <u>, Organization <o>` (parts in any order) in constant time.
     pub fn allows(&self, header: &str) -> bool {
-        let (mut user, mut organization) = ("", "");
-        for part in header.split(',') {
-            let part = part.trim();
-            let Some((scheme, value)) = part.split_once(' ') else {
-                continue;
-            };
-            if scheme.eq_ignore_ascii_case("User") {
-                user = value.trim();
-            } else if scheme.eq_ignore_ascii_case("Organization") {
-                organization = value.trim();
-            }
-        }
+        let user = part(header, "User");
+        let organization = part(header, "Organization");
         let user_ok = digest(user).ct_eq(&self.user);
         let organization_ok = digest(organization).ct_eq(&self.organization);
         bool::from(user_ok & organization_ok) && !user.is_empty() && !organization.is_empty()
     }
+
+    /// The instance token of `User <u>, Element <token>` when the user secret matches
+    /// (constant time); the caller finds the instance.
+    pub fn element_token<'h>(&self, header: &'h str) -> Option<&'h str> {
+        let user = part(header, "User");
+        let token = part(header, "Element");
+        (bool::from(digest(user).ct_eq(&self.user)) && !user.is_empty() && !token.is_empty())
+            .then_some(token)
+    }
+}
+
+/// The value of the `scheme` part of a Cloud Elements `Authorization` header.
+fn part<'h>(header: &'h str, scheme: &str) -> &'h str {
+    header
+        .split(',')
+        .filter_map(|p| p.trim().split_once(' '))
+        .find(|(s, _)| s.eq_ignore_ascii_case(scheme))
+        .map_or("", |(_, v)| v.trim())
 }
 
 async fn require_admin(State(state): State<AppState>, request: Request, next: Next) -> Response {

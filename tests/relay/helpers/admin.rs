@@ -39,7 +39,7 @@ pub async fn spawn_admin_app(engine: &Engine, receiver: &Receiver) -> TestApp {
 pub fn instance_body(name: &str, callback: &str) -> Value {
     json!({
         "element": { "key": "box" },
-        "providerData": { "code": "an-oauth-code-the-relay-ignores" },
+        "providerData": { "note": "accepted and ignored without a code" },
         "configuration": {
             "event.notification.enabled": "true",
             "event.notification.callback.url": callback,

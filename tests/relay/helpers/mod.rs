@@ -4,12 +4,14 @@
 
 mod admin;
 mod app;
+mod fake_box;
 mod postgres;
 mod process;
 mod receiver;
 
 pub use admin::*;
 pub use app::*;
+pub use fake_box::*;
 pub use postgres::*;
 pub use process::*;
 pub use receiver::*;

@@ -1,0 +1,53 @@
+//! The Box V2 webhook triggers a webhook may be created with (spec/box-webhooks.md).
+
+/// Every trigger Box documents for V2 webhooks.
+pub const KNOWN: &[&str] = &[
+    "FILE.UPLOADED",
+    "FILE.PREVIEWED",
+    "FILE.DOWNLOADED",
+    "FILE.TRASHED",
+    "FILE.DELETED",
+    "FILE.RESTORED",
+    "FILE.COPIED",
+    "FILE.MOVED",
+    "FILE.LOCKED",
+    "FILE.UNLOCKED",
+    "FILE.RENAMED",
+    "FOLDER.CREATED",
+    "FOLDER.RENAMED",
+    "FOLDER.DOWNLOADED",
+    "FOLDER.RESTORED",
+    "FOLDER.DELETED",
+    "FOLDER.COPIED",
+    "FOLDER.MOVED",
+    "FOLDER.TRASHED",
+    "COMMENT.CREATED",
+    "COMMENT.UPDATED",
+    "COMMENT.DELETED",
+    "COLLABORATION.CREATED",
+    "COLLABORATION.ACCEPTED",
+    "COLLABORATION.REJECTED",
+    "COLLABORATION.REMOVED",
+    "COLLABORATION.UPDATED",
+    "TASK_ASSIGNMENT.CREATED",
+    "TASK_ASSIGNMENT.UPDATED",
+    "METADATA_INSTANCE.CREATED",
+    "METADATA_INSTANCE.UPDATED",
+    "METADATA_INSTANCE.DELETED",
+    "SHARED_LINK.CREATED",
+    "SHARED_LINK.UPDATED",
+    "SHARED_LINK.DELETED",
+    "SIGN_REQUEST.COMPLETED",
+    "SIGN_REQUEST.DECLINED",
+    "SIGN_REQUEST.EXPIRED",
+    "SIGN_REQUEST.SIGNER_EMAIL_BOUNCED",
+    "SIGN_REQUEST.SIGNER_SIGNED",
+    "SIGN_REQUEST.SIGNATURE_REQUESTED",
+    "SIGN_REQUEST.ERROR_FINALIZING",
+    "WEBHOOK.DELETED",
+];
+
+/// Whether Box accepts `trigger` on a webhook (exact, upper case, as Box's API).
+pub fn is_known(trigger: &str) -> bool {
+    KNOWN.contains(&trigger)
+}

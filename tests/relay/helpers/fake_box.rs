@@ -1,0 +1,318 @@
+//! A local fake of Box's API: the OAuth 2.0 token endpoint (authorization code, single-use
+//! refresh tokens, Client Credentials) and the V2 webhooks resource, with Box's request and
+//! response shapes and error bodies, plus knobs to expire and revoke tokens and to make the
+//! next call fail as Box does.
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Form, Json, Router};
+use serde_json::{json, Value};
+
+pub const BOX_CLIENT_ID: &str = "box-client-id";
+pub const BOX_CLIENT_SECRET: &str = "box-client-secret-value";
+pub const BOX_ENTERPRISE: &str = "enterprise-31415";
+
+#[derive(Default)]
+struct FakeState {
+    codes: Mutex<HashSet<String>>,
+    /// access token → expiry (unix ms)
+    access: Mutex<HashMap<String, i64>>,
+    refresh: Mutex<HashSet<String>>,
+    issued: Mutex<Vec<String>>,
+    refreshes: AtomicUsize,
+    refused_refreshes: AtomicUsize,
+    expires_in: AtomicU64,
+    refresh_delay_ms: AtomicU64,
+    webhooks: Mutex<BTreeMap<String, Value>>,
+    next_id: AtomicU64,
+    fail_next: Mutex<VecDeque<(u16, String, String, Option<u64>)>>,
+    bearers: Mutex<Vec<String>>,
+}
+
+/// A fake Box on 127.0.0.1.
+#[derive(Clone)]
+pub struct FakeBox {
+    pub addr: SocketAddr,
+    state: Arc<FakeState>,
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+fn box_error(status: u16, code: &str, message: &str) -> Response {
+    (
+        StatusCode::from_u16(status).unwrap(),
+        Json(json!({
+            "type": "error", "status": status, "code": code, "message": message,
+            "context_info": {}, "help_url": "https://developer.box.com/guides/api-calls/permissions-and-errors/common-errors/",
+            "request_id": "abcdef123456"
+        })),
+    )
+        .into_response()
+}
+
+fn oauth_error(error: &str, description: &str) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        Json(json!({ "error": error, "error_description": description })),
+    )
+        .into_response()
+}
+
+impl FakeBox {
+    pub async fn start() -> Self {
+        let state = Arc::new(FakeState::default());
+        state.expires_in.store(3600, Ordering::SeqCst);
+        state.next_id.store(7_000_001, Ordering::SeqCst);
+        let app = Router::new()
+            .route("/oauth2/token", post(token))
+            .route("/2.0/webhooks", get(list).post(create))
+            .route("/2.0/webhooks/{id}", get(show).put(update).delete(delete))
+            .with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Self { addr, state }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// A fresh authorization code, valid once.
+    pub fn issue_code(&self) -> String {
+        let code = format!("code-{}", uuid::Uuid::new_v4().simple());
+        self.state.codes.lock().unwrap().insert(code.clone());
+        code
+    }
+
+    /// Lifetime of tokens issued from now on.
+    pub fn set_expires_in(&self, secs: u64) {
+        self.state.expires_in.store(secs, Ordering::SeqCst);
+    }
+
+    /// How long a refresh grant takes (widens races).
+    pub fn set_refresh_delay(&self, ms: u64) {
+        self.state.refresh_delay_ms.store(ms, Ordering::SeqCst);
+    }
+
+    /// Every access token issued so far stops working (Box answers 401).
+    pub fn revoke_access_tokens(&self) {
+        self.state.access.lock().unwrap().clear();
+    }
+
+    /// Successful refresh-token grants.
+    pub fn refreshes(&self) -> usize {
+        self.state.refreshes.load(Ordering::SeqCst)
+    }
+
+    /// Refresh grants refused (a refresh token used twice, or unknown).
+    pub fn refused_refreshes(&self) -> usize {
+        self.state.refused_refreshes.load(Ordering::SeqCst)
+    }
+
+    /// Every access and refresh token issued.
+    pub fn issued(&self) -> Vec<String> {
+        self.state.issued.lock().unwrap().clone()
+    }
+
+    /// Bearer tokens of the API calls received, in order.
+    pub fn bearers(&self) -> Vec<String> {
+        self.state.bearers.lock().unwrap().clone()
+    }
+
+    /// Box's webhooks, by id.
+    pub fn webhooks(&self) -> BTreeMap<String, Value> {
+        self.state.webhooks.lock().unwrap().clone()
+    }
+
+    /// The next API call answers this Box error (with `Retry-After` when given).
+    pub fn fail_next(&self, status: u16, code: &str, message: &str, retry_after: Option<u64>) {
+        self.state.fail_next.lock().unwrap().push_back((
+            status,
+            code.into(),
+            message.into(),
+            retry_after,
+        ));
+    }
+}
+
+fn issue(state: &FakeState, with_refresh: bool) -> Value {
+    let access = format!("access-{}", uuid::Uuid::new_v4().simple());
+    let expires_in = state.expires_in.load(Ordering::SeqCst);
+    state
+        .access
+        .lock()
+        .unwrap()
+        .insert(access.clone(), now_ms() + expires_in as i64 * 1000);
+    state.issued.lock().unwrap().push(access.clone());
+    let mut answer = json!({
+        "access_token": access, "expires_in": expires_in, "token_type": "bearer",
+        "restricted_to": [], "issued_token_type": "urn:ietf:params:oauth:token-type:access_token"
+    });
+    if with_refresh {
+        let refresh = format!("refresh-{}", uuid::Uuid::new_v4().simple());
+        state.refresh.lock().unwrap().insert(refresh.clone());
+        state.issued.lock().unwrap().push(refresh.clone());
+        answer["refresh_token"] = json!(refresh);
+    }
+    answer
+}
+
+async fn token(
+    State(state): State<Arc<FakeState>>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let get = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
+    if get("client_id") != BOX_CLIENT_ID || get("client_secret") != BOX_CLIENT_SECRET {
+        return oauth_error("invalid_client", "The client credentials are invalid");
+    }
+    match get("grant_type") {
+        "authorization_code" => {
+            if !state.codes.lock().unwrap().remove(get("code")) {
+                return oauth_error(
+                    "invalid_grant",
+                    "Auth code doesn't exist or is invalid for the client",
+                );
+            }
+            Json(issue(&state, true)).into_response()
+        }
+        "refresh_token" => {
+            let delay = state.refresh_delay_ms.load(Ordering::SeqCst);
+            if !state.refresh.lock().unwrap().remove(get("refresh_token")) {
+                state.refused_refreshes.fetch_add(1, Ordering::SeqCst);
+                return oauth_error("invalid_grant", "Invalid refresh token");
+            }
+            tokio::time::sleep(Duration::from_millis(delay)).await;
+            state.refreshes.fetch_add(1, Ordering::SeqCst);
+            Json(issue(&state, true)).into_response()
+        }
+        "client_credentials" => {
+            if get("box_subject_type") != "enterprise" || get("box_subject_id") != BOX_ENTERPRISE {
+                return oauth_error("invalid_grant", "Grant credentials are invalid");
+            }
+            Json(issue(&state, false)).into_response()
+        }
+        _ => oauth_error("unsupported_grant_type", "Grant type is not supported"),
+    }
+}
+
+/// Checks the bearer token and pops a scripted failure; `Some` is the answer to give.
+fn gate(state: &FakeState, headers: &HeaderMap) -> Option<Response> {
+    let bearer = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default()
+        .to_string();
+    state.bearers.lock().unwrap().push(bearer.clone());
+    let valid = state
+        .access
+        .lock()
+        .unwrap()
+        .get(&bearer)
+        .is_some_and(|exp| *exp > now_ms());
+    if !valid {
+        return Some(StatusCode::UNAUTHORIZED.into_response());
+    }
+    let failure = state.fail_next.lock().unwrap().pop_front();
+    failure.map(|(status, code, message, retry_after)| {
+        let mut r = box_error(status, &code, &message);
+        if let Some(s) = retry_after {
+            r.headers_mut().insert("retry-after", s.into());
+        }
+        r
+    })
+}
+
+async fn create(
+    State(state): State<Arc<FakeState>>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    if let Some(r) = gate(&state, &headers) {
+        return r;
+    }
+    let mut hooks = state.webhooks.lock().unwrap();
+    if let Some((id, _)) = hooks.iter().find(|(_, w)| w["target"] == body["target"]) {
+        return box_error(
+            409,
+            "conflict",
+            &format!("Webhook:{id} already exists on the specified target."),
+        );
+    }
+    let id = state.next_id.fetch_add(1, Ordering::SeqCst).to_string();
+    let webhook = json!({
+        "id": id, "type": "webhook", "target": body["target"],
+        "created_by": { "id": "11446498", "type": "user", "name": "Aaron Levie", "login": "ceo@example.com" },
+        "created_at": "2026-11-26T10:53:43-08:00", "address": body["address"], "triggers": body["triggers"]
+    });
+    hooks.insert(id, webhook.clone());
+    (StatusCode::CREATED, Json(webhook)).into_response()
+}
+
+async fn list(State(state): State<Arc<FakeState>>, headers: HeaderMap) -> Response {
+    if let Some(r) = gate(&state, &headers) {
+        return r;
+    }
+    let entries: Vec<Value> = state.webhooks.lock().unwrap().values().cloned().collect();
+    Json(json!({ "entries": entries, "limit": 100, "next_marker": null })).into_response()
+}
+
+async fn show(
+    State(state): State<Arc<FakeState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if let Some(r) = gate(&state, &headers) {
+        return r;
+    }
+    match state.webhooks.lock().unwrap().get(&id) {
+        Some(w) => Json(w.clone()).into_response(),
+        None => box_error(404, "not_found", "Not Found"),
+    }
+}
+
+async fn update(
+    State(state): State<Arc<FakeState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Json(body): Json<Value>,
+) -> Response {
+    if let Some(r) = gate(&state, &headers) {
+        return r;
+    }
+    let mut hooks = state.webhooks.lock().unwrap();
+    let Some(w) = hooks.get_mut(&id) else {
+        return box_error(404, "not_found", "Not Found");
+    };
+    for key in ["target", "triggers", "address"] {
+        if !body[key].is_null() {
+            w[key] = body[key].clone();
+        }
+    }
+    Json(w.clone()).into_response()
+}
+
+async fn delete(
+    State(state): State<Arc<FakeState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if let Some(r) = gate(&state, &headers) {
+        return r;
+    }
+    match state.webhooks.lock().unwrap().remove(&id) {
+        Some(_) => StatusCode::NO_CONTENT.into_response(),
+        None => box_error(404, "not_found", "Not Found"),
+    }
+}
