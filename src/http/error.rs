@@ -144,8 +144,7 @@ impl ApiError {
             ApiError::Unauthorized => (
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",
-                "missing or invalid Authorization: User <secret>, Organization <secret>"
-                    .to_string(),
+                "missing or invalid credentials in the Authorization header".to_string(),
             ),
             ApiError::Invalid { key, reason } => (
                 StatusCode::BAD_REQUEST,

@@ -33,6 +33,7 @@ mod helpers;
 mod admin_events;
 mod admin_instances;
 mod admin_secrets;
+mod box_api;
 mod cli;
 mod delivery;
 mod ingest_v1;

@@ -34,8 +34,24 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route_layer(middleware::from_fn_with_state(state, require_element))
 }
 
-/// Finds the instance whose token the header carries (every token compared in constant
-/// time) after checking the user secret.
+/// The instance whose token this is (every token compared in constant time).
+fn by_token(state: &AppState, token: &str) -> Option<Arc<Instance>> {
+    let given: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+    let mut found = None;
+    for i in state.instances.all() {
+        if let Some(t) = &i.token {
+            let own: [u8; 32] = Sha256::digest(t.expose().as_bytes()).into();
+            if bool::from(own.ct_eq(&given)) {
+                found = Some(i);
+            }
+        }
+    }
+    found
+}
+
+/// Finds the instance whose token the header carries, after checking the user secret. An
+/// instance created on another replica a moment ago is found by checking the store for
+/// changes (only for callers that know the user secret).
 async fn require_element(
     State(state): State<AppState>,
     mut request: Request,
@@ -47,19 +63,13 @@ async fn require_element(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
     let token = state.admin.as_ref().and_then(|a| a.element_token(header));
-    let instance = token.and_then(|token| {
-        let given: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-        let mut found = None;
-        for i in state.instances.all() {
-            if let Some(t) = &i.token {
-                let own: [u8; 32] = Sha256::digest(t.expose().as_bytes()).into();
-                if bool::from(own.ct_eq(&given)) {
-                    found = Some(i);
-                }
-            }
+    let mut instance = token.and_then(|t| by_token(&state, t));
+    if let (None, Some(t)) = (&instance, token) {
+        if let Err(e) = state.instances.refresh(&*state.store, false).await {
+            tracing::warn!(error = %e, "could not refresh instances");
         }
-        found
-    });
+        instance = by_token(&state, t);
+    }
     let Some(instance) = instance else {
         tracing::info!("webhooks request refused: bad credentials");
         return ApiError::Unauthorized.into_response();
@@ -106,11 +116,20 @@ fn box_id(raw: &str) -> Result<&str, ApiError> {
         .ok_or(ApiError::NotFound("no such webhook"))
 }
 
-/// The checked `target` and `triggers` of a create or update body.
-fn read_body(
-    body: &Bytes,
-    partial: bool,
-) -> Result<(Option<(String, String)>, Option<Vec<String>>), ApiError> {
+/// A Box file or folder.
+struct Target {
+    id: String,
+    kind: String,
+}
+
+/// The checked fields of a create or update body (both required to create).
+struct HookRequest {
+    target: Option<Target>,
+    triggers: Option<Vec<String>>,
+}
+
+/// Reads and checks a create (`partial` false) or update body.
+fn read_body(body: &Bytes, partial: bool) -> Result<HookRequest, ApiError> {
     let value: Value = serde_json::from_slice(body)
         .map_err(|e| ApiError::invalid("body", format!("not JSON ({e})")))?;
     let Value::Object(body) = value else {
@@ -150,10 +169,10 @@ fn read_body(
                 .collect::<Result<Vec<_>, _>>()
         })
         .transpose()?;
-    Ok((target, triggers))
+    Ok(HookRequest { target, triggers })
 }
 
-fn read_target(t: &Map<String, Value>) -> Result<(String, String), ApiError> {
+fn read_target(t: &Map<String, Value>) -> Result<Target, ApiError> {
     let id = match t.get("id") {
         Some(Value::String(s)) if !s.is_empty() => s.clone(),
         Some(Value::Number(n)) => n.to_string(),
@@ -174,7 +193,7 @@ fn read_target(t: &Map<String, Value>) -> Result<(String, String), ApiError> {
             "Box does not allow webhooks on the root folder (id 0)",
         ));
     }
-    Ok((id, kind))
+    Ok(Target { id, kind })
 }
 
 /// The address Box calls for `instance`.
@@ -201,8 +220,17 @@ pub async fn create(
     Extension(instance): Extension<Arc<Instance>>,
     body: Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let (target, triggers) = read_body(&body, false)?;
-    let ((target_id, target_type), triggers) = target.zip(triggers).expect("required");
+    let request = read_body(&body, false)?;
+    let (Some(target), Some(triggers)) = (request.target, request.triggers) else {
+        return Err(ApiError::invalid(
+            "body",
+            "target and triggers are required",
+        ));
+    };
+    let Target {
+        id: target_id,
+        kind: target_type,
+    } = target;
     let address = address(&state, &instance)?;
     let request = json!({
         "target": { "id": target_id, "type": target_type },
@@ -293,11 +321,11 @@ pub async fn update(
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let id = box_id(&id)?;
-    let (target, triggers) = read_body(&body, true)?;
+    let HookRequest { target, triggers } = read_body(&body, true)?;
     let address = address(&state, &instance)?;
     let mut request = json!({ "address": address });
-    if let Some((target_id, target_type)) = &target {
-        request["target"] = json!({ "id": target_id, "type": target_type });
+    if let Some(t) = &target {
+        request["target"] = json!({ "id": t.id, "type": t.kind });
     }
     if let Some(t) = &triggers {
         request["triggers"] = json!(t);
@@ -305,9 +333,9 @@ pub async fn update(
     let path = format!("webhooks/{id}");
     let (_, webhook) = call_box(&state, &instance, Method::PUT, &path, &[], Some(&request)).await?;
     if let Ok(Some(mut row)) = state.store.get_webhook(id).await {
-        if let Some((target_id, target_type)) = target {
-            row.target_id = target_id;
-            row.target_type = target_type;
+        if let Some(t) = target {
+            row.target_id = t.id;
+            row.target_type = t.kind;
         }
         if let Some(t) = triggers {
             row.triggers = t;

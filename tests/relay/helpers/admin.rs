@@ -109,3 +109,52 @@ impl TestApp {
         answer
     }
 }
+
+/// A 32-byte `box.token_key` for tests.
+pub const TOKEN_KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+/// The relay's public address in tests (Box webhooks point there).
+pub const PUBLIC_URL: &str = "https://relay.example.com";
+
+/// Overrides for a relay that calls `fake` as Box, with the admin API on.
+pub fn box_env(fake: &super::FakeBox) -> Env {
+    admin_env(&[
+        ("RELAY__BOX__API_URL", &fake.url()),
+        ("RELAY__BOX__OAUTH_URL", &fake.url()),
+        ("RELAY__BOX__TOKEN_KEY", TOKEN_KEY),
+        ("RELAY__SERVER__PUBLIC_URL", PUBLIC_URL),
+    ])
+}
+
+/// `POST /instances` with Box OAuth: `code` and the fake Box app's client credentials.
+pub fn oauth_instance_body(name: &str, callback: &str, code: &str) -> Value {
+    let mut body = instance_body(name, callback);
+    body["providerData"] = json!({ "code": code });
+    let conf = &mut body["configuration"];
+    conf["oauth.api.key"] = json!(super::BOX_CLIENT_ID);
+    conf["oauth.api.secret"] = json!(super::BOX_CLIENT_SECRET);
+    conf["oauth.callback.url"] = json!("https://app.example.com/oauth/callback");
+    body
+}
+
+impl TestApp {
+    /// A request to the instance-scoped API (`User <secret>, Element <token>`).
+    pub async fn element(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: Option<&Value>,
+    ) -> (u16, reqwest::header::HeaderMap, Value) {
+        let mut req = self.http.request(method, self.url(path)).header(
+            "authorization",
+            format!("User {ADMIN_USER}, Element {token}"),
+        );
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let res = req.send().await.expect("relay answers");
+        let headers = res.headers().clone();
+        let (status, json) = answer(res).await;
+        (status, headers, json)
+    }
+}

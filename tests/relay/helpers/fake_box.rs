@@ -20,6 +20,9 @@ pub const BOX_CLIENT_ID: &str = "box-client-id";
 pub const BOX_CLIENT_SECRET: &str = "box-client-secret-value";
 pub const BOX_ENTERPRISE: &str = "enterprise-31415";
 
+/// A scripted Box error: status, code, message, Retry-After.
+type Failure = (u16, String, String, Option<u64>);
+
 #[derive(Default)]
 struct FakeState {
     codes: Mutex<HashSet<String>>,
@@ -33,7 +36,7 @@ struct FakeState {
     refresh_delay_ms: AtomicU64,
     webhooks: Mutex<BTreeMap<String, Value>>,
     next_id: AtomicU64,
-    fail_next: Mutex<VecDeque<(u16, String, String, Option<u64>)>>,
+    fail_next: Mutex<VecDeque<Failure>>,
     bearers: Mutex<Vec<String>>,
 }
 

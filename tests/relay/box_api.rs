@@ -1,0 +1,469 @@
+//! Box V2 webhooks set up through the relay, against a local fake Box: instances provisioned
+//! with an OAuth code or Client Credentials, tokens sealed at rest and refreshed (before expiry,
+//! on a 401, single-use refresh tokens, one refresh across replicas), webhooks created,
+//! listed, updated and deleted, Box's errors passed on, and the created webhook's address
+//! receiving signed deliveries end to end.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+use webhook_relay::store::Status;
+
+use crate::helpers::*;
+
+/// Provisions an instance with a fresh code; (its id, its token).
+async fn provision(app: &TestApp, fake: &FakeBox, receiver: &Receiver) -> (i64, String) {
+    let created = app
+        .create_instance(&oauth_instance_body(
+            "Box OAuth",
+            &receiver.url("/api"),
+            &fake.issue_code(),
+        ))
+        .await;
+    (
+        created["id"].as_i64().unwrap(),
+        created["token"].as_str().unwrap().to_string(),
+    )
+}
+
+fn folder_hook(folder: &str, triggers: &[&str]) -> Value {
+    json!({ "target": { "id": folder, "type": "folder" }, "triggers": triggers })
+}
+
+pub async fn webhooks_are_created_listed_updated_and_deleted_through_the_relay(engine: Engine) {
+    let receiver = Receiver::start().await;
+    let fake = FakeBox::start().await;
+    let app = spawn_app_env(&engine, &receiver, &box_env(&fake)).await;
+    let body = oauth_instance_body("Box OAuth", &receiver.url("/api"), &fake.issue_code());
+    let (status, created) = app.admin(Method::POST, "/instances", Some(&body)).await;
+    assert_eq!(status, 200, "{created}");
+    let id = created["id"].as_i64().unwrap();
+    let token = created["token"].as_str().unwrap();
+    // Box's tokens are never returned, and are sealed in the store.
+    let issued = fake.issued();
+    assert_eq!(issued.len(), 2, "one access and one refresh token");
+    let stored = app
+        .store
+        .get_tokens(id)
+        .await
+        .unwrap()
+        .expect("tokens stored");
+    for t in &issued {
+        assert!(!created.to_string().contains(t.as_str()));
+        assert!(!stored.access_token.contains(t.as_str()));
+        assert!(!stored.refresh_token.clone().unwrap().contains(t.as_str()));
+    }
+    assert_eq!(created["configuration"]["oauth.api.secret"], "********");
+
+    // Create: Box's webhook points at the relay's public address for this instance.
+    let (status, _, hook) = app
+        .element(
+            Method::POST,
+            "/webhooks",
+            token,
+            Some(&folder_hook("12345", &["FILE.UPLOADED", "WEBHOOK.DELETED"])),
+        )
+        .await;
+    assert_eq!(status, 201, "{hook}");
+    let hook_id = hook["id"].as_str().unwrap().to_string();
+    let address = format!("{PUBLIC_URL}/webhooks/box/{id}");
+    assert_eq!(hook["address"], address.as_str());
+    assert_eq!(hook["type"], "webhook");
+    assert_eq!(
+        fake.webhooks()[&hook_id]["target"],
+        json!({"id": "12345", "type": "folder"})
+    );
+    assert_eq!(
+        fake.bearers(),
+        vec![issued[0].clone()],
+        "called with the instance's token"
+    );
+    let row = app.store.get_webhook(&hook_id).await.unwrap().unwrap();
+    assert_eq!(
+        (row.instance_id, row.address.as_str()),
+        (id, address.as_str())
+    );
+
+    // List and show mirror Box's; update changes Box's webhook and the record.
+    let (status, _, list) = app.element(Method::GET, "/webhooks", token, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list[0]["id"], hook_id.as_str());
+    let (status, _, shown) = app
+        .element(Method::GET, &format!("/webhooks/{hook_id}"), token, None)
+        .await;
+    assert_eq!((status, &shown), (200, &hook));
+    let (status, _, updated) = app
+        .element(
+            Method::PUT,
+            &format!("/webhooks/{hook_id}"),
+            token,
+            Some(&json!({"triggers": ["FILE.UPLOADED", "FILE.DELETED", "WEBHOOK.DELETED"]})),
+        )
+        .await;
+    assert_eq!(status, 200, "{updated}");
+    assert_eq!(
+        fake.webhooks()[&hook_id]["triggers"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    let row = app.store.get_webhook(&hook_id).await.unwrap().unwrap();
+    assert_eq!(row.triggers.len(), 3);
+
+    // Box delivers to that address with the instance's keys: accepted and delivered.
+    let payload = box_payload_with_id("through-the-relay");
+    let (status, accepted) = app
+        .post_v2(
+            &id.to_string(),
+            &payload,
+            &box_headers_with_key(&payload, API_PRIMARY),
+        )
+        .await;
+    assert_eq!(status, 200, "{accepted}");
+    receiver
+        .wait_for_event(accepted["eventId"].as_str().unwrap())
+        .await;
+
+    // Box deletes the webhook: the event is delivered and the record marked deleted.
+    let deleted_event = json!({
+        "type": "webhook_event", "id": "wh-deleted-1", "created_at": "2026-11-26T10:00:00-08:00",
+        "trigger": "WEBHOOK.DELETED",
+        "webhook": { "id": hook_id, "type": "webhook" },
+        "source": { "id": hook_id, "type": "webhook" },
+        "additional_info": { "reason": "auto_cleanup" }
+    })
+    .to_string()
+    .into_bytes();
+    let (status, accepted) = app
+        .post_v2(
+            &id.to_string(),
+            &deleted_event,
+            &box_headers_with_key(&deleted_event, API_PRIMARY),
+        )
+        .await;
+    assert_eq!(
+        (status, accepted["status"].as_str()),
+        (200, Some("accepted"))
+    );
+    let event_id = accepted["eventId"].as_str().unwrap();
+    app.wait_for_status(event_id, Status::Delivered).await;
+    let row = app.store.get_webhook(&hook_id).await.unwrap().unwrap();
+    assert!(row.deleted_at_ms.is_some());
+    assert_eq!(
+        row.deleted_reason.as_deref(),
+        Some("WEBHOOK.DELETED from Box")
+    );
+
+    // Delete through the relay.
+    let (_, _, other) = app
+        .element(
+            Method::POST,
+            "/webhooks",
+            token,
+            Some(&folder_hook("777", &["FILE.MOVED"])),
+        )
+        .await;
+    let other_id = other["id"].as_str().unwrap();
+    let (status, _, _) = app
+        .element(
+            Method::DELETE,
+            &format!("/webhooks/{other_id}"),
+            token,
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+    assert!(!fake.webhooks().contains_key(other_id));
+    let row = app.store.get_webhook(other_id).await.unwrap().unwrap();
+    assert_eq!(
+        row.deleted_reason.as_deref(),
+        Some("deleted through the relay")
+    );
+}
+
+pub async fn a_refused_authorization_creates_nothing(engine: Engine) {
+    let receiver = Receiver::start().await;
+    let fake = FakeBox::start().await;
+    let app = spawn_app_env(&engine, &receiver, &box_env(&fake)).await;
+    let (status, answer) = app
+        .admin(
+            Method::POST,
+            "/instances",
+            Some(&oauth_instance_body(
+                "Bad",
+                &receiver.url("/api"),
+                "no-such-code",
+            )),
+        )
+        .await;
+    assert_eq!(status, 400, "{answer}");
+    assert_eq!(answer["code"], "box_error");
+    assert_eq!(answer["box"]["code"], "invalid_grant");
+    assert_eq!(
+        answer["box"]["message"],
+        "Auth code doesn't exist or is invalid for the client"
+    );
+    let mut no_secret = oauth_instance_body("Bad", &receiver.url("/api"), &fake.issue_code());
+    no_secret["configuration"]["oauth.api.secret"] = json!(null);
+    let (status, answer) = app
+        .admin(Method::POST, "/instances", Some(&no_secret))
+        .await;
+    assert_eq!(
+        (status, answer["key"].as_str()),
+        (400, Some("configuration.\"oauth.api.secret\""))
+    );
+    let (_, list) = app.admin(Method::GET, "/instances", None).await;
+    assert_eq!(list.as_array().unwrap().len(), 4, "nothing created: {list}");
+
+    // Without box.token_key the relay cannot keep tokens: it says so, and creates nothing.
+    let env = admin_env(&[
+        ("RELAY__BOX__API_URL", &fake.url()),
+        ("RELAY__BOX__OAUTH_URL", &fake.url()),
+    ]);
+    let keyless = spawn_app_env(&engine, &receiver, &env).await;
+    let (status, answer) = keyless
+        .admin(
+            Method::POST,
+            "/instances",
+            Some(&oauth_instance_body(
+                "Keyless",
+                &receiver.url("/api"),
+                &fake.issue_code(),
+            )),
+        )
+        .await;
+    assert_eq!(
+        (status, answer["code"].as_str()),
+        (409, Some("not_configured")),
+        "{answer}"
+    );
+}
+
+pub async fn tokens_are_refreshed_before_expiry_and_after_a_401(engine: Engine) {
+    let receiver = Receiver::start().await;
+    let fake = FakeBox::start().await;
+    // The first tokens expire within the relay's one-minute margin.
+    fake.set_expires_in(30);
+    let app = spawn_app_env(&engine, &receiver, &box_env(&fake)).await;
+    let (_, token) = provision(&app, &fake, &receiver).await;
+    fake.set_expires_in(3600);
+    let (status, _, _) = app.element(Method::GET, "/webhooks", &token, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(fake.refreshes(), 1, "refreshed before use");
+    let (status, _, _) = app.element(Method::GET, "/webhooks", &token, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(fake.refreshes(), 1, "a fresh token is reused");
+
+    // Box revokes the access token: the relay refreshes (with the rotated refresh token)
+    // and retries once.
+    fake.revoke_access_tokens();
+    let (status, _, hook) = app
+        .element(
+            Method::POST,
+            "/webhooks",
+            &token,
+            Some(&folder_hook("42", &["FILE.UPLOADED"])),
+        )
+        .await;
+    assert_eq!(status, 201, "{hook}");
+    assert_eq!(fake.refreshes(), 2);
+    assert_eq!(
+        fake.refused_refreshes(),
+        0,
+        "no refresh token was used twice"
+    );
+    let bearers = fake.bearers();
+    assert_ne!(bearers[bearers.len() - 1], bearers[bearers.len() - 2]);
+}
+
+pub async fn boxs_errors_come_back_with_boxs_status_code_and_message(engine: Engine) {
+    let receiver = Receiver::start().await;
+    let fake = FakeBox::start().await;
+    let app = spawn_app_env(&engine, &receiver, &box_env(&fake)).await;
+    let (_, token) = provision(&app, &fake, &receiver).await;
+    let hook = folder_hook("555", &["FILE.UPLOADED"]);
+    let (status, _, _) = app
+        .element(Method::POST, "/webhooks", &token, Some(&hook))
+        .await;
+    assert_eq!(status, 201);
+
+    let (status, _, conflict) = app
+        .element(Method::POST, "/webhooks", &token, Some(&hook))
+        .await;
+    assert_eq!(status, 409, "{conflict}");
+    assert_eq!(conflict["box"]["code"], "conflict");
+    assert!(conflict["box"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("already exists"));
+    fake.fail_next(
+        403,
+        "access_denied_insufficient_permissions",
+        "Access denied - insufficient permission",
+        None,
+    );
+    let (status, _, denied) = app
+        .element(
+            Method::POST,
+            "/webhooks",
+            &token,
+            Some(&folder_hook("556", &["FILE.UPLOADED"])),
+        )
+        .await;
+    assert_eq!(
+        (status, denied["box"]["code"].as_str()),
+        (403, Some("access_denied_insufficient_permissions"))
+    );
+    let (status, _, missing) = app
+        .element(Method::GET, "/webhooks/999999", &token, None)
+        .await;
+    assert_eq!(
+        (status, missing["box"]["code"].as_str()),
+        (404, Some("not_found"))
+    );
+    fake.fail_next(
+        429,
+        "rate_limit_exceeded",
+        "Request rate limit exceeded, please try again later",
+        Some(7),
+    );
+    let (status, headers, limited) = app.element(Method::GET, "/webhooks", &token, None).await;
+    assert_eq!(
+        (status, limited["box"]["code"].as_str()),
+        (429, Some("rate_limit_exceeded"))
+    );
+    assert_eq!(headers["retry-after"], "7");
+
+    // Checked before Box is called.
+    for (body, key) in [
+        (
+            folder_hook("557", &["FILE.UPLOADED", "FILE.EXPLODED"]),
+            "triggers[1]",
+        ),
+        (folder_hook("557", &[]), "triggers"),
+        (folder_hook("0", &["FILE.UPLOADED"]), "target.id"),
+        (
+            json!({"target": {"id": "1", "type": "drive"}, "triggers": ["FILE.UPLOADED"]}),
+            "target.type",
+        ),
+    ] {
+        let (status, _, answer) = app
+            .element(Method::POST, "/webhooks", &token, Some(&body))
+            .await;
+        assert_eq!(
+            (status, answer["key"].as_str()),
+            (400, Some(key)),
+            "{answer}"
+        );
+    }
+    let (_, _, root) = app
+        .element(
+            Method::POST,
+            "/webhooks",
+            &token,
+            Some(&folder_hook("0", &["FILE.UPLOADED"])),
+        )
+        .await;
+    assert!(root["detail"].as_str().unwrap().contains("root folder"));
+    // Element credentials: the user secret and an instance token, both right.
+    for auth in [
+        format!("User {ADMIN_USER}, Element wrong-token"),
+        format!("User wrong, Element {token}"),
+        format!("User {ADMIN_USER}, Organization {ADMIN_ORG}"),
+    ] {
+        let res = app
+            .http
+            .get(app.url("/webhooks"))
+            .header("authorization", auth)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 401);
+    }
+    assert_eq!(fake.webhooks().len(), 1, "no refused request reached Box");
+}
+
+pub async fn client_credentials_instances_need_no_oauth_code(engine: Engine) {
+    let receiver = Receiver::start().await;
+    let fake = FakeBox::start().await;
+    fake.set_expires_in(30);
+    let app = spawn_app_env(&engine, &receiver, &box_env(&fake)).await;
+    let mut body = instance_body("CCG", &receiver.url("/api"));
+    let conf = &mut body["configuration"];
+    conf["box.auth"] = json!("client_credentials");
+    conf["box.enterprise.id"] = json!(BOX_ENTERPRISE);
+    conf["oauth.api.key"] = json!(BOX_CLIENT_ID);
+    conf["oauth.api.secret"] = json!(BOX_CLIENT_SECRET);
+    let created = app.create_instance(&body).await;
+    let token = created["token"].as_str().unwrap();
+    // The first token is nearly expired: the relay asks for a new one (no refresh token).
+    let (status, _, hook) = app
+        .element(
+            Method::POST,
+            "/webhooks",
+            token,
+            Some(&folder_hook("9", &["FOLDER.CREATED"])),
+        )
+        .await;
+    assert_eq!(status, 201, "{hook}");
+    assert_eq!(
+        fake.issued().len(),
+        2,
+        "two Client Credentials grants, no refresh token"
+    );
+    assert_eq!(fake.refreshes(), 0);
+    // Wrong enterprise: Box's refusal, nothing created.
+    body["configuration"]["box.enterprise.id"] = json!("other");
+    let (status, answer) = app.admin(Method::POST, "/instances", Some(&body)).await;
+    assert_eq!(
+        (status, answer["box"]["code"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+}
+
+engine_tests!(
+    webhooks_are_created_listed_updated_and_deleted_through_the_relay,
+    a_refused_authorization_creates_nothing,
+    tokens_are_refreshed_before_expiry_and_after_a_401,
+    boxs_errors_come_back_with_boxs_status_code_and_message,
+    client_credentials_instances_need_no_oauth_code,
+);
+
+/// Two replicas on one PostgreSQL database need the instance's token at the same moment,
+/// just as it expires: Box's single-use refresh token is used once, both calls succeed.
+#[tokio::test]
+async fn postgres_replicas_racing_a_refresh_make_one() {
+    let Some(Engine::Postgres(admin_url)) = Engine::postgres() else {
+        return;
+    };
+    let receiver = Receiver::start().await;
+    let fake = FakeBox::start().await;
+    fake.set_expires_in(30);
+    fake.set_refresh_delay(300);
+    let url = fresh_database(&admin_url).await;
+    let env = box_env(&fake);
+    let a = spawn_app_at(&url, &receiver, &env, tempfile::tempdir().unwrap()).await;
+    let b = spawn_app_at(&url, &receiver, &env, tempfile::tempdir().unwrap()).await;
+    let (_, token) = provision(&a, &fake, &receiver).await;
+    fake.set_expires_in(3600);
+    let (hook_a, hook_b) = (
+        folder_hook("1001", &["FILE.UPLOADED"]),
+        folder_hook("1002", &["FILE.UPLOADED"]),
+    );
+    let ((sa, _, ra), (sb, _, rb)) = tokio::join!(
+        a.element(Method::POST, "/webhooks", &token, Some(&hook_a)),
+        b.element(Method::POST, "/webhooks", &token, Some(&hook_b)),
+    );
+    assert_eq!((sa, sb), (201, 201), "{ra} {rb}");
+    assert_eq!(fake.refreshes(), 1, "one refresh for both replicas");
+    assert_eq!(fake.refused_refreshes(), 0);
+    let report = format!(
+        "REPORT racing replicas: refreshes {}, refused {}, webhooks created {}",
+        fake.refreshes(),
+        fake.refused_refreshes(),
+        fake.webhooks().len()
+    );
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{report}");
+}
