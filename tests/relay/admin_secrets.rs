@@ -1,6 +1,7 @@
-//! The real binary, trace logging, a full admin scenario: no admin secret, configured key,
-//! token or computed signature appears in the log, and none but the instance's own token
-//! (returned by design, as Cloud Elements does) in any answer.
+//! The real binary, trace logging, a full admin scenario (Box OAuth against a fake Box
+//! included): no admin secret, configured key, Box token, token key or computed signature
+//! appears in the log, and none but the instance's own token (returned by design, as Cloud
+//! Elements does) in any answer.
 
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -10,6 +11,7 @@ use crate::helpers::*;
 pub async fn admin_scenario_leaks_no_secret_to_logs_or_answers(engine: Engine) {
     let receiver = Receiver::start().await;
     receiver.script([Behavior::Status(500)]);
+    let fake = FakeBox::start().await;
     let dir = tempfile::tempdir().unwrap();
     let url = engine.fresh_url(dir.path()).await;
     let config = dir.path().join("relay.toml");
@@ -22,6 +24,10 @@ pub async fn admin_scenario_leaks_no_secret_to_logs_or_answers(engine: Engine) {
             ("RELAY__LOG__LEVEL", "trace"),
             ("RELAY__ADMIN__USER_SECRET", ADMIN_USER),
             ("RELAY__ADMIN__ORGANIZATION_SECRET", ADMIN_ORG),
+            ("RELAY__BOX__API_URL", &fake.url()),
+            ("RELAY__BOX__OAUTH_URL", &fake.url()),
+            ("RELAY__BOX__TOKEN_KEY", TOKEN_KEY),
+            ("RELAY__SERVER__PUBLIC_URL", PUBLIC_URL),
         ],
     )
     .await;
@@ -132,6 +138,32 @@ pub async fn admin_scenario_leaks_no_secret_to_logs_or_answers(engine: Engine) {
     )
     .await;
     answers.push(events);
+    // Box OAuth: provision with a code, create a webhook, Box revokes the token, list (the
+    // relay refreshes).
+    let body = oauth_instance_body("Box OAuth", &receiver.url("/api"), &fake.issue_code());
+    let (status, created) = call(Method::POST, "/instances".into(), Some(body), admin_auth()).await;
+    assert_eq!(status, 200, "{created}");
+    answers.push(created.clone());
+    let oauth_token = serde_json::from_str::<Value>(&created).unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let element = format!("User {ADMIN_USER}, Element {oauth_token}");
+    let hook = json!({"target": {"id": "123", "type": "folder"}, "triggers": ["FILE.UPLOADED"]});
+    let (status, text) = call(
+        Method::POST,
+        "/webhooks".into(),
+        Some(hook),
+        element.clone(),
+    )
+    .await;
+    assert_eq!(status, 201, "{text}");
+    answers.push(text);
+    fake.revoke_access_tokens();
+    let (status, text) = call(Method::GET, "/webhooks".into(), None, element).await;
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(fake.refreshes(), 1);
+    answers.push(text);
     answers.push(
         http.get(relay.url("/metrics"))
             .send()
@@ -146,6 +178,7 @@ pub async fn admin_scenario_leaks_no_secret_to_logs_or_answers(engine: Engine) {
 
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(text.contains("instance created"), "the scenario was logged");
+    assert!(text.contains("Box tokens refreshed"), "the refresh was logged");
     let mut secrets: Vec<String> = [
         ADMIN_USER,
         ADMIN_ORG,
@@ -160,10 +193,15 @@ pub async fn admin_scenario_leaks_no_secret_to_logs_or_answers(engine: Engine) {
         SECONDARY,
         EVENT_KEY,
         V1_TOKEN,
+        TOKEN_KEY,
+        BOX_CLIENT_SECRET,
     ]
     .iter()
     .map(|s| s.to_string())
     .collect();
+    let issued = fake.issued();
+    assert_eq!(issued.len(), 4, "two access and two refresh tokens");
+    secrets.extend(issued);
     secrets.extend(
         box_headers
             .iter()
