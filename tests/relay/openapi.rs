@@ -88,7 +88,7 @@ pub async fn the_openapi_document_matches_the_admin_api(engine: Engine) {
             operations += 1;
         }
     }
-    assert_eq!(operations, 10);
+    assert_eq!(operations, 15);
 
     // Real answers carry the documented properties, no more, no fewer.
     let created = app
