@@ -178,7 +178,10 @@ pub async fn admin_scenario_leaks_no_secret_to_logs_or_answers(engine: Engine) {
 
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(text.contains("instance created"), "the scenario was logged");
-    assert!(text.contains("Box tokens refreshed"), "the refresh was logged");
+    assert!(
+        text.contains("Box tokens refreshed"),
+        "the refresh was logged"
+    );
     let mut secrets: Vec<String> = [
         ADMIN_USER,
         ADMIN_ORG,
