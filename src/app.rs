@@ -2,7 +2,6 @@
 //! [`Application::run_until_stopped`] runs the server, the writer and the delivery workers
 //! until the shutdown token fires, then drains in order.
 
-use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -209,18 +208,15 @@ impl Application {
         tracing::info!(addr = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), "relay listening");
 
         let grace = Duration::from_millis(config.server.shutdown_grace_ms);
-        let stopping = shutdown.clone();
-        let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-            stopping.cancelled().await;
-            tracing::info!("shutdown: no longer accepting requests");
-        });
-        let mut served = Box::pin(server.into_future());
+        let head_timeout = Duration::from_millis(config.server.request_timeout_ms);
+        let mut served = Box::pin(crate::http::serve::serve(
+            listener,
+            app,
+            head_timeout,
+            shutdown.clone(),
+        ));
         tokio::select! {
-            result = &mut served => {
-                if let Err(e) = result {
-                    tracing::error!(error = %e, "server error");
-                }
-            }
+            _ = &mut served => {}
             _ = async { shutdown.cancelled().await; tokio::time::sleep(grace).await } => {
                 tracing::warn!("shutdown: requests still open after the grace period");
             }

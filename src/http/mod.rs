@@ -5,6 +5,7 @@ pub mod admin;
 pub mod box_webhooks;
 pub mod error;
 pub mod ops;
+pub mod serve;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -42,3 +42,4 @@ mod metrics;
 mod openapi;
 mod ops;
 mod process;
+mod properties;
