@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use axum::body::Body;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap};
 use axum::Json;
@@ -55,13 +56,15 @@ fn answer(
 }
 
 /// Box V2 delivery.
-#[tracing::instrument(skip_all, fields(instance_id = %instance_id))]
+#[tracing::instrument(skip_all, fields(instance_id = tracing::field::Empty))]
 pub async fn v2(
     State(state): State<AppState>,
-    Path(instance_id): Path<String>,
+    instance_id: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<Value>, ApiError> {
+    let instance_id = path_id(instance_id);
+    tracing::Span::current().record("instance_id", instance_id.as_str());
     let result = receive_v2(&state, &instance_id, &headers, body).await;
     answer(&state, &instance_id, result)
 }
@@ -125,14 +128,16 @@ async fn forget_webhook(state: &AppState, webhook_id: &str) {
 }
 
 /// Box V1 callback (query string and form body merged).
-#[tracing::instrument(skip_all, fields(instance_id = %instance_id))]
+#[tracing::instrument(skip_all, fields(instance_id = tracing::field::Empty))]
 pub async fn v1(
     State(state): State<AppState>,
-    Path(instance_id): Path<String>,
+    instance_id: Result<Path<String>, PathRejection>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<Value>, ApiError> {
+    let instance_id = path_id(instance_id);
+    tracing::Span::current().record("instance_id", instance_id.as_str());
     let result = receive_v1(&state, &instance_id, query, &headers, body).await;
     answer(&state, &instance_id, result)
 }
@@ -167,6 +172,11 @@ async fn receive_v1(
     }
     let normalized = normalize_v1(&instance, &state.sender, Utc::now(), &callback);
     store(state, &instance, normalized).await
+}
+
+/// The instance id of the path; one that does not even decode (`%FF`) names no instance.
+fn path_id(path: Result<Path<String>, PathRejection>) -> String {
+    path.map(|Path(id)| id).unwrap_or_default()
 }
 
 /// Why a verified delivery is not stored, if it is not.
