@@ -36,6 +36,7 @@ mod admin_secrets;
 mod box_api;
 mod cli;
 mod delivery;
+mod hostile_consumers;
 mod hostile_input;
 mod ingest_v1;
 mod ingest_v2;
