@@ -96,7 +96,7 @@ async fn misbehave(
             while stream.write_all(&chunk).await.is_ok() {}
         }
         "/reset" => {
-            let _ = stream.set_linger(Some(Duration::ZERO));
+            let _ = stream.set_zero_linger();
             drop(stream);
         }
         "/late" => {
