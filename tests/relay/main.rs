@@ -35,6 +35,7 @@ mod admin_instances;
 mod admin_secrets;
 mod box_api;
 mod cli;
+mod crash_restart;
 mod delivery;
 mod hostile_consumers;
 mod hostile_input;
