@@ -26,6 +26,7 @@ use crate::instance::registry::keep_fresh;
 use crate::instance::{Instance, Instances};
 use crate::metrics::Metrics;
 use crate::store::batch::BatchWriter;
+use crate::store::health::StorageHealth;
 use crate::store::{self, Store, StoreError};
 
 /// Events held in memory (queued or in flight) at most; the rest wait in the store.
@@ -126,8 +127,9 @@ impl Application {
         let (intake, jobs) = Intake::new(MAX_HELD, per_instance_held, lease_ms);
         let wake = Arc::new(Notify::new());
         let metrics = Arc::new(Metrics::new());
+        let health = Arc::new(StorageHealth::default());
         let (recorder, recorder_task) =
-            Recorder::spawn(store.clone(), wake.clone(), metrics.clone());
+            Recorder::spawn(store.clone(), wake.clone(), metrics.clone(), health.clone());
         let ctx = Arc::new(DeliveryContext {
             store: store.clone(),
             instances: instances.clone(),
@@ -170,8 +172,12 @@ impl Application {
             INSTANCE_REFRESH,
             delivery_stop.clone(),
         ));
-        let (writer, writer_task) =
-            BatchWriter::spawn(store.clone(), intake.clone(), metrics.clone());
+        let (writer, writer_task) = BatchWriter::spawn(
+            store.clone(),
+            intake.clone(),
+            metrics.clone(),
+            health.clone(),
+        );
         // Validated with the configuration: a set key is a usable key.
         let cipher = Some(config.box_.token_key.expose())
             .filter(|k| !k.is_empty())
@@ -200,6 +206,7 @@ impl Application {
             public_url: Some(config.server.public_url.as_str())
                 .filter(|u| !u.is_empty())
                 .map(Arc::from),
+            health,
         };
         let app = router(
             state,

@@ -9,6 +9,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, Notify};
 
 use crate::metrics::Metrics;
+use crate::store::health::StorageHealth;
 use crate::store::{AttemptRecord, NextState, Store};
 
 const MAX_BATCH: usize = 512;
@@ -26,9 +27,13 @@ impl Recorder {
         store: Arc<dyn Store>,
         wake: Arc<Notify>,
         metrics: Arc<Metrics>,
+        health: Arc<StorageHealth>,
     ) -> (Self, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(MAX_BATCH * 4);
-        (Self { tx }, tokio::spawn(run(store, wake, metrics, rx)))
+        (
+            Self { tx },
+            tokio::spawn(run(store, wake, metrics, health, rx)),
+        )
     }
 
     /// Queues an outcome (waits only when the queue is full).
@@ -43,6 +48,7 @@ async fn run(
     store: Arc<dyn Store>,
     wake: Arc<Notify>,
     metrics: Arc<Metrics>,
+    health: Arc<StorageHealth>,
     mut rx: mpsc::Receiver<(AttemptRecord, NextState)>,
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
@@ -52,6 +58,7 @@ async fn run(
         let mut pause = Duration::from_millis(50);
         while let Err(e) = store.record_attempts(&batch).await {
             metrics.store_error("record_outcomes");
+            health.failed(&e.to_string());
             tracing::warn!(error = %e, batch = batch.len(), "recording attempts failed, retrying");
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(Duration::from_secs(5));

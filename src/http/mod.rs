@@ -23,6 +23,7 @@ use crate::box_webhook::verify::Freshness;
 use crate::instance::Instances;
 use crate::metrics::Metrics;
 use crate::store::batch::BatchWriter;
+use crate::store::health::StorageHealth;
 use crate::store::Store;
 
 /// State shared by every handler.
@@ -54,6 +55,8 @@ pub struct AppState {
     pub box_auth: Arc<BoxAuth>,
     /// `server.public_url`, when set.
     pub public_url: Option<Arc<str>>,
+    /// Whether the store is taking writes.
+    pub health: Arc<StorageHealth>,
 }
 
 /// The router with every route.

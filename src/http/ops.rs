@@ -1,5 +1,5 @@
-//! Operator endpoints: `/healthz` (the process answers), `/readyz` (storage reachable and
-//! not shutting down) and `/metrics` (Prometheus text format).
+//! Operator endpoints: `/healthz` (the process answers), `/readyz` (storage reachable, taking
+//! writes, and not shutting down) and `/metrics` (Prometheus text format).
 
 use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
@@ -24,14 +24,26 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
             Json(json!({ "status": "not_ready", "reason": "shutting down" })),
         );
     }
-    let ping = tokio::time::timeout(std::time::Duration::from_secs(2), state.store.ping()).await;
-    match ping.unwrap_or_else(|_| Err(StoreError::Unavailable("ping timed out".into()))) {
-        Ok(()) => (StatusCode::OK, Json(json!({ "status": "ready" }))),
+    // After a failed commit, only a write tells whether the store takes writes again.
+    let probe = match state.health.problem() {
+        Some(_) => state.store.probe_write(),
+        None => state.store.ping(),
+    };
+    let result = tokio::time::timeout(std::time::Duration::from_secs(2), probe)
+        .await
+        .unwrap_or_else(|_| Err(StoreError::Unavailable("timed out".into())));
+    match result {
+        Ok(()) => {
+            state.health.ok();
+            (StatusCode::OK, Json(json!({ "status": "ready" })))
+        }
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
+            state.health.failed(&e.to_string());
+            let reason = crate::store::health::reason(&e.to_string());
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({ "status": "not_ready", "reason": "storage unavailable" })),
+                Json(json!({ "status": "not_ready", "reason": reason })),
             )
         }
     }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
 
+use super::health::StorageHealth;
 use super::{now_ms, Inserted, NewEvent, Store, StoreError};
 use crate::delivery::{Intake, Job};
 use crate::event::NormalizedEvent;
@@ -36,9 +37,10 @@ impl BatchWriter {
         store: Arc<dyn Store>,
         intake: Intake,
         metrics: Arc<Metrics>,
+        health: Arc<StorageHealth>,
     ) -> (Self, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(MAX_BATCH * 8);
-        let task = tokio::spawn(run(store, intake, metrics, rx));
+        let task = tokio::spawn(run(store, intake, metrics, health, rx));
         (Self { tx }, task)
     }
 
@@ -65,20 +67,29 @@ async fn run(
     store: Arc<dyn Store>,
     intake: Intake,
     metrics: Arc<Metrics>,
+    health: Arc<StorageHealth>,
     mut rx: mpsc::Receiver<Request>,
 ) {
     let mut batch: Vec<Request> = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         metrics.batch("ingest", batch.len());
-        if !commit(&*store, &intake, &mut batch).await {
-            metrics.store_error("ingest_commit");
+        match commit(&*store, &intake, &mut batch).await {
+            Ok(()) => health.ok(),
+            Err(e) => {
+                metrics.store_error("ingest_commit");
+                health.failed(&e);
+            }
         }
     }
 }
 
 #[tracing::instrument(skip_all, fields(batch = batch.len()))]
-/// Commits one batch and answers its requests; false when the commit failed.
-async fn commit(store: &dyn Store, intake: &Intake, batch: &mut Vec<Request>) -> bool {
+/// Commits one batch and answers its requests; the store's error when the commit failed.
+async fn commit(
+    store: &dyn Store,
+    intake: &Intake,
+    batch: &mut Vec<Request>,
+) -> Result<(), String> {
     let received = now_ms();
     // Events the delivery workers can take now are stored already leased to this process
     // and handed over from memory; the rest wait in the store for the poller.
@@ -118,7 +129,7 @@ async fn commit(store: &dyn Store, intake: &Intake, batch: &mut Vec<Request>) ->
                 }
                 let _ = req.reply.send(Ok(result));
             }
-            true
+            Ok(())
         }
         Err(e) => {
             tracing::error!(error = %e, "group commit failed");
@@ -130,7 +141,7 @@ async fn commit(store: &dyn Store, intake: &Intake, batch: &mut Vec<Request>) ->
                     .reply
                     .send(Err(StoreError::Unavailable("commit failed".into())));
             }
-            false
+            Err(e.to_string())
         }
     }
 }

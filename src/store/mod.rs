@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod batch;
 pub mod box_api;
+pub mod health;
 pub mod postgres;
 pub mod records;
 pub mod sqlite;
@@ -302,6 +303,10 @@ pub trait Store: AdminStore + BoxApiStore + Send + Sync + 'static {
 
     /// Cheap reachability check for `/readyz`.
     async fn ping(&self) -> Result<(), StoreError>;
+
+    /// A write the size of a few events, through the writer, undone in the same transaction
+    /// (`/readyz` after a failed commit: does the store take writes again?).
+    async fn probe_write(&self) -> Result<(), StoreError>;
 
     /// Closes connections.
     async fn close(&self);

@@ -329,6 +329,19 @@ impl Store for PostgresStore {
         Ok(())
     }
 
+    async fn probe_write(&self) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("INSERT INTO write_probe (id, pad) VALUES (1, $1)")
+            .bind(vec![0u8; 16 * 1024])
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM write_probe")
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     async fn close(&self) {
         self.pool.close().await;
     }

@@ -34,6 +34,17 @@ impl SqliteStore {
     /// (`owner`), releases leases left by a previous run: one relay owns the file, so anything
     /// it had claimed is pending. Tools opening the file beside a running relay pass false.
     pub async fn open(path: &str, owner: bool) -> Result<Self, StoreError> {
+        Self::open_inner(path, owner).await.map_err(|e| {
+            // Say what an operator can fix (a full or read-only volume), then the details.
+            let text = e.to_string();
+            match super::health::reason(&text) {
+                "storage unavailable" => e,
+                reason => StoreError::Unavailable(format!("{path}: {reason} ({text})")),
+            }
+        })
+    }
+
+    async fn open_inner(path: &str, owner: bool) -> Result<Self, StoreError> {
         if let Some(dir) = Path::new(path)
             .parent()
             .filter(|d| !d.as_os_str().is_empty())
@@ -53,6 +64,21 @@ impl SqliteStore {
             .max_connections(1)
             .min_connections(1)
             .acquire_timeout(Duration::from_secs(30))
+            // A COMMIT that fails (disk full) can leave sqlx believing a transaction is still
+            // open when SQLite has none: every later "commit" is then only a savepoint release
+            // inside a transaction that never ends, and Box is answered 200 for events that
+            // are not stored (found by the disk-full test). Such a connection is closed, not
+            // reused; the pool opens a fresh one.
+            .after_release(|conn, _| {
+                Box::pin(async move {
+                    use sqlx::Connection;
+                    let clean = !conn.is_in_transaction();
+                    if !clean {
+                        tracing::warn!("closing a writer connection left inside a transaction");
+                    }
+                    Ok(clean)
+                })
+            })
             .connect_with(options.clone().pragma("wal_autocheckpoint", "0"))
             .await?;
         MIGRATOR
@@ -379,6 +405,19 @@ impl Store for SqliteStore {
 
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.reader).await?;
+        Ok(())
+    }
+
+    async fn probe_write(&self) -> Result<(), StoreError> {
+        let mut tx = self.writer.begin().await?;
+        sqlx::query("INSERT INTO write_probe (id, pad) VALUES (1, $1)")
+            .bind(vec![0u8; 16 * 1024])
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM write_probe")
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
         Ok(())
     }
 
