@@ -252,6 +252,37 @@ pub async fn the_hostile_corpus_gets_documented_answers_and_stores_nothing(engin
         check(what, status, 401);
         assert_eq!(answer["code"], "invalid_signature", "{what}");
     }
+    // Header values that are not text, and headers given twice (raw: clients cannot).
+    let head: String = good
+        .iter()
+        .filter(|(k, _)| !k.starts_with("box-signature-p") && !k.starts_with("box-signature-s"))
+        .map(|(k, v)| format!("{k}: {v}\r\n"))
+        .collect();
+    let mut request = format!(
+        "POST /webhooks/box/1 HTTP/1.1\r\nHost: relay\r\nContent-Length: {}\r\n{head}",
+        body.len()
+    )
+    .into_bytes();
+    request.extend(b"box-signature-primary: \xff\xfe\xfd\r\n\r\n");
+    request.extend(&body);
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream.write_all(&request).await.unwrap();
+    check("signature not UTF-8", read_status(&mut stream).await, 401);
+    let twice = format!(
+        "POST /webhooks/box/1 HTTP/1.1\r\nHost: relay\r\nContent-Length: {}\r\nbox-signature-primary: AAAA\r\n{}\r\n",
+        body.len(),
+        good.iter()
+            .filter(|(k, _)| k != "box-signature-secondary")
+            .map(|(k, v)| format!("{k}: {v}\r\n"))
+            .collect::<String>()
+    );
+    // Only the first of repeated headers counts: a wrong one first is refused.
+    check(
+        "signature header given twice",
+        raw(addr, &twice, &body).await,
+        401,
+    );
+
     let no_sig: Vec<_> = good
         .iter()
         .filter(|(k, _)| !k.starts_with("box-signature-"))
