@@ -31,16 +31,13 @@ enum Receipt {
     Ignored(&'static str),
 }
 
-/// Counts the answer, then renders it.
+/// Counts the answer (by instance, when there is one), then renders it.
 fn answer(
     state: &AppState,
-    raw_id: &str,
+    instance: Option<&Instance>,
     result: Result<Receipt, ApiError>,
 ) -> Result<Json<Value>, ApiError> {
-    let known = raw_id
-        .parse::<i64>()
-        .ok()
-        .filter(|id| state.instances.get(*id).is_some());
+    let known = instance.map(|i| i.id);
     let outcome = match &result {
         Ok(Receipt::Stored(Inserted::New, _)) => "accepted",
         Ok(Receipt::Stored(Inserted::Duplicate, _)) => "duplicate",
@@ -65,18 +62,19 @@ pub async fn v2(
 ) -> Result<Json<Value>, ApiError> {
     let instance_id = path_id(instance_id);
     tracing::Span::current().record("instance_id", instance_id.as_str());
-    let result = receive_v2(&state, &instance_id, &headers, body).await;
-    answer(&state, &instance_id, result)
+    let instance = find_instance(&state, &instance_id);
+    let result = receive_v2(&state, instance.clone(), &headers, body).await;
+    answer(&state, instance.as_deref(), result)
 }
 
 async fn receive_v2(
     state: &AppState,
-    instance_id: &str,
+    instance: Option<Arc<Instance>>,
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Receipt, ApiError> {
     let body = read_body(state, headers, body).await?;
-    let instance = find_instance(state, instance_id)?;
+    let instance = instance.ok_or(ApiError::NotFound("no such instance"))?;
     let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let sig_headers = SignatureHeaders {
         timestamp: text("box-delivery-timestamp"),
@@ -138,19 +136,20 @@ pub async fn v1(
 ) -> Result<Json<Value>, ApiError> {
     let instance_id = path_id(instance_id);
     tracing::Span::current().record("instance_id", instance_id.as_str());
-    let result = receive_v1(&state, &instance_id, query, &headers, body).await;
-    answer(&state, &instance_id, result)
+    let instance = find_instance(&state, &instance_id);
+    let result = receive_v1(&state, instance.clone(), query, &headers, body).await;
+    answer(&state, instance.as_deref(), result)
 }
 
 async fn receive_v1(
     state: &AppState,
-    instance_id: &str,
+    instance: Option<Arc<Instance>>,
     query: Option<String>,
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Receipt, ApiError> {
     let body = read_body(state, headers, body).await?;
-    let instance = find_instance(state, instance_id)?;
+    let instance = instance.ok_or(ApiError::NotFound("no such instance"))?;
     let query = query.unwrap_or_default();
     let token = form_urlencoded::parse(query.as_bytes())
         .find(|(k, _)| k == "token")
@@ -213,13 +212,13 @@ async fn read_body(state: &AppState, headers: &HeaderMap, body: Body) -> Result<
     }
 }
 
-fn find_instance(state: &AppState, raw_id: &str) -> Result<Arc<Instance>, ApiError> {
+/// The instance a path names, looked up once per request (checked after the body size).
+fn find_instance(state: &AppState, raw_id: &str) -> Option<Arc<Instance>> {
     raw_id
         .parse::<i64>()
         .ok()
         .filter(|id| *id > 0)
         .and_then(|id| state.instances.get(id))
-        .ok_or(ApiError::NotFound("no such instance"))
 }
 
 async fn store(

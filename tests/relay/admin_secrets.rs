@@ -12,11 +12,12 @@ pub async fn admin_scenario_leaks_no_secret_to_logs_or_answers(engine: Engine) {
     let receiver = Receiver::start().await;
     receiver.script([Behavior::Status(500)]);
     let fake = FakeBox::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let url = engine.fresh_url(dir.path()).await;
-    let config = dir.path().join("relay.toml");
-    std::fs::write(&config, test_config(&url, &receiver.url(""), "")).unwrap();
-    let log = dir.path().join("relay.log");
+    let RelayFiles {
+        dir: _dir,
+        config,
+        log,
+        ..
+    } = relay_files(&engine, &receiver).await;
     let mut relay = RelayProcess::start_with_env(
         &config,
         &log,

@@ -31,10 +31,9 @@ async fn events(config: &Path, args: &[&str]) -> (bool, Value, String) {
 pub async fn the_events_command_lists_shows_and_replays(engine: Engine) {
     let receiver = Receiver::start().await;
     receiver.set_path_behavior("/other", Behavior::Status(500));
-    let dir = tempfile::tempdir().unwrap();
-    let url = engine.fresh_url(dir.path()).await;
-    let config = dir.path().join("relay.toml");
-    std::fs::write(&config, test_config(&url, &receiver.url(""), "")).unwrap();
+    let RelayFiles {
+        dir, url, config, ..
+    } = relay_files(&engine, &receiver).await;
     let app = spawn_app_at(&url, &receiver, &Env::new(), dir).await;
 
     let mut failed = Vec::new();

@@ -14,11 +14,12 @@ pub async fn events_answered_2xx_survive_repeated_sigkills(engine: Engine) {
     let long = std::env::var_os("RELAY_TEST_LONG").is_some();
     let (kills, run_ms) = if long { (10, 4_000) } else { (3, 1_500) };
     let receiver = Receiver::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let url = engine.fresh_url(dir.path()).await;
-    let config = dir.path().join("relay.toml");
-    std::fs::write(&config, test_config(&url, &receiver.url(""), "")).unwrap();
-    let log = dir.path().join("relay.log");
+    let RelayFiles {
+        dir: _dir,
+        config,
+        log,
+        ..
+    } = relay_files(&engine, &receiver).await;
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

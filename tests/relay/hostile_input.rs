@@ -72,11 +72,12 @@ fn peak_rss_kib(pid: u32) -> u64 {
 
 pub async fn the_hostile_corpus_gets_documented_answers_and_stores_nothing(engine: Engine) {
     let receiver = Receiver::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let url = engine.fresh_url(dir.path()).await;
-    let config = dir.path().join("relay.toml");
-    std::fs::write(&config, test_config(&url, &receiver.url(""), "")).unwrap();
-    let log = dir.path().join("relay.log");
+    let RelayFiles {
+        dir: _dir,
+        config,
+        log,
+        ..
+    } = relay_files(&engine, &receiver).await;
     let mut relay = RelayProcess::start_with_env(
         &config,
         &log,

@@ -4,7 +4,6 @@
 
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
-use std::path::Path;
 
 use webhook_relay::event::event_id;
 use webhook_relay::store::Status;
@@ -21,12 +20,6 @@ async fn send_to(relay: &RelayProcess, body: &[u8]) -> (u16, serde_json::Value) 
     answer(req.send().await.expect("relay answers")).await
 }
 
-fn write_config(dir: &Path, url: &str, receiver: &Receiver) -> std::path::PathBuf {
-    let config = dir.join("relay.toml");
-    std::fs::write(&config, test_config(url, &receiver.url(""), "")).unwrap();
-    config
-}
-
 /// Prints a figure for the closing notes, whatever the capture settings.
 fn report(line: &str) {
     let _ = writeln!(std::io::stderr(), "REPORT {line}");
@@ -36,10 +29,12 @@ pub async fn a_sigkill_between_accept_and_delivery_loses_nothing(engine: Engine)
     let receiver = Receiver::start().await;
     // The consumer hangs: accepted events are stored, some in flight, none delivered.
     receiver.set_path_behavior("/events", Behavior::Hang);
-    let dir = tempfile::tempdir().unwrap();
-    let url = engine.fresh_url(dir.path()).await;
-    let config = write_config(dir.path(), &url, &receiver);
-    let log = dir.path().join("relay.log");
+    let RelayFiles {
+        dir,
+        url,
+        config,
+        log,
+    } = relay_files(&engine, &receiver).await;
 
     let mut relay = RelayProcess::start(&config, &log).await;
     let mut accepted = HashSet::new();
@@ -76,10 +71,12 @@ pub async fn a_sigkill_between_accept_and_delivery_loses_nothing(engine: Engine)
 
 pub async fn sigterm_drains_and_exits_zero(engine: Engine) {
     let receiver = Receiver::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let url = engine.fresh_url(dir.path()).await;
-    let config = write_config(dir.path(), &url, &receiver);
-    let log = dir.path().join("relay.log");
+    let RelayFiles {
+        dir: _dir,
+        config,
+        log,
+        url,
+    } = relay_files(&engine, &receiver).await;
     let mut relay = RelayProcess::start(&config, &log).await;
     for i in 0..5 {
         let (status, _) = send_to(&relay, &box_payload_with_id(&format!("term-{i}"))).await;
@@ -101,10 +98,12 @@ pub async fn sigterm_drains_and_exits_zero(engine: Engine) {
 pub async fn debug_logs_never_contain_a_key_token_or_signature(engine: Engine) {
     let receiver = Receiver::start().await;
     receiver.script([Behavior::Status(500)]);
-    let dir = tempfile::tempdir().unwrap();
-    let url = engine.fresh_url(dir.path()).await;
-    let config = write_config(dir.path(), &url, &receiver);
-    let log = dir.path().join("relay.log");
+    let RelayFiles {
+        dir: _dir,
+        config,
+        log,
+        ..
+    } = relay_files(&engine, &receiver).await;
     let mut relay =
         RelayProcess::start_with_env(&config, &log, &[("RELAY__LOG__LEVEL", "trace")]).await;
     let http = reqwest::Client::new();

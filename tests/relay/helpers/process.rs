@@ -1,12 +1,12 @@
 //! The real `webhook-relay` binary as a child process.
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-use super::DEADLINE;
+use super::{Receiver, DEADLINE};
 
 /// The real `webhook-relay` binary, started with a config file; logs JSON to a file.
 pub struct RelayProcess {
@@ -92,5 +92,36 @@ impl RelayProcess {
             .status()
             .unwrap();
         assert!(status.success());
+    }
+}
+
+/// Writes the test configuration for the store at `url`, delivering to `receiver`, as
+/// `dir/relay.toml`; returns its path.
+pub fn write_config(dir: &Path, url: &str, receiver: &Receiver) -> PathBuf {
+    let config = dir.join("relay.toml");
+    std::fs::write(&config, super::test_config(url, &receiver.url(""), "")).unwrap();
+    config
+}
+
+/// What a test needs to run the real binary: a directory, a fresh store on `engine`, the
+/// test configuration delivering to a receiver, and a log path.
+pub struct RelayFiles {
+    pub dir: tempfile::TempDir,
+    pub url: String,
+    pub config: PathBuf,
+    pub log: PathBuf,
+}
+
+/// A fresh store on `engine` and the test configuration delivering to `receiver`.
+pub async fn relay_files(engine: &super::Engine, receiver: &Receiver) -> RelayFiles {
+    let dir = tempfile::tempdir().unwrap();
+    let url = engine.fresh_url(dir.path()).await;
+    let config = write_config(dir.path(), &url, receiver);
+    let log = dir.path().join("relay.log");
+    RelayFiles {
+        dir,
+        url,
+        config,
+        log,
     }
 }
