@@ -21,6 +21,7 @@ use crate::delivery::retry::RetryPolicy;
 use crate::delivery::worker::{dispatch, poll, DeliveryContext, Limits};
 use crate::delivery::Intake;
 use crate::http::admin::AdminAuth;
+use crate::http::serve::{default_cap, ConnectionLimits};
 use crate::http::{router, AppState};
 use crate::instance::registry::keep_fresh;
 use crate::instance::{Instance, Instances};
@@ -55,6 +56,28 @@ pub enum StartError {
          through the admin API; give the file's instances other ids"
     )]
     InstanceConflict(Vec<i64>),
+}
+
+/// The server's connection limits. Without `server.max_connections`, the cap is the
+/// open-file limit (its soft limit raised to the hard limit first) less what deliveries, the
+/// store and logs need.
+fn connection_limits(config: &Config) -> ConnectionLimits {
+    let open_files = match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(n) => n,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read or raise the open-file limit");
+            1024
+        }
+    };
+    let max_connections = match config.server.max_connections {
+        0 => default_cap(open_files, config.delivery.concurrency as u64 + 64),
+        n => n,
+    };
+    ConnectionLimits {
+        head_timeout: Duration::from_millis(config.server.request_timeout_ms),
+        idle_timeout: Duration::from_millis(config.server.idle_timeout_ms),
+        max_connections,
+    }
 }
 
 /// How often each replica checks the store for instances changed elsewhere.
@@ -196,6 +219,7 @@ impl Application {
                 max_future_skew: chrono::Duration::seconds(config.box_.max_future_skew_secs as i64),
             },
             body_limit: config.server.body_limit_bytes,
+            bodies: crate::http::body::BodyBudget::new(config.server.body_budget_bytes),
             sender: Arc::from(config.events.sender.as_str()),
             shutdown: shutdown.clone(),
             metrics,
@@ -215,11 +239,15 @@ impl Application {
         tracing::info!(addr = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), "relay listening");
 
         let grace = Duration::from_millis(config.server.shutdown_grace_ms);
-        let head_timeout = Duration::from_millis(config.server.request_timeout_ms);
+        let limits = connection_limits(&config);
+        tracing::info!(
+            max_connections = limits.max_connections,
+            "connections capped"
+        );
         let mut served = Box::pin(crate::http::serve::serve(
             listener,
             app,
-            head_timeout,
+            limits,
             shutdown.clone(),
         ));
         tokio::select! {

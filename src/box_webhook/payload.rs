@@ -13,8 +13,9 @@ pub struct PayloadError(pub String);
 /// The fields of a Box V2 event the relay reads; the whole body is kept as `raw`.
 #[derive(Debug)]
 pub struct V2Event<'a> {
-    /// Body `id`: stable across Box's retries, the dedup key. Absent in some test payloads.
-    pub id: Option<String>,
+    /// Body `id`: stable across Box's retries, the dedup key. Required: an event without
+    /// one could never be deduplicated, so a replayed capture would be delivered again.
+    pub id: String,
     /// E.g. `FILE.UPLOADED`; an open set.
     pub trigger: String,
     /// `source.id`
@@ -62,7 +63,7 @@ impl IdValue {
     }
 }
 
-/// Parses a verified V2 body: valid UTF-8 JSON, an object with a non-empty `trigger`.
+/// Parses a verified V2 body: valid UTF-8 JSON, an object with a non-empty `id` and `trigger`.
 pub fn parse_v2(verified: Verified<'_>) -> Result<V2Event<'_>, PayloadError> {
     let text = std::str::from_utf8(verified.body())
         .map_err(|_| PayloadError("body is not UTF-8".into()))?;
@@ -77,7 +78,11 @@ pub fn parse_v2(verified: Verified<'_>) -> Result<V2Event<'_>, PayloadError> {
         .trigger
         .filter(|t| !t.is_empty())
         .ok_or_else(|| PayloadError("no \"trigger\" in the event".into()))?;
-    let id = wire.id.map(IdValue::into_string).filter(|s| !s.is_empty());
+    let id = wire
+        .id
+        .map(IdValue::into_string)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| PayloadError("no \"id\" in the event (Box's event id)".into()))?;
     let (source_id, source_type) = match wire.source {
         Some(s) => (s.id.map(IdValue::into_string), s.kind),
         None => (None, None),
@@ -170,7 +175,7 @@ mod tests {
     fn box_example_payload_parses() {
         let body = include_str!("../../tests/fixtures/box-v2-file-uploaded.json");
         let e = v2(body).unwrap();
-        assert_eq!(e.id.as_deref(), Some("11446498"));
+        assert_eq!(e.id, "11446498");
         assert_eq!(e.trigger, "FILE.UPLOADED");
         assert_eq!(e.source_id.as_deref(), Some("12345"));
         assert_eq!(e.source_type.as_deref(), Some("file"));
@@ -191,6 +196,19 @@ mod tests {
             assert!(v2(body).is_err(), "{body:?}");
         }
         assert!(parse_v2(Verified::by_token(b"{\"trigger\":\"\xff\"}")).is_err());
+    }
+
+    #[test]
+    fn an_event_without_an_id_is_malformed_because_it_could_never_be_deduplicated() {
+        for body in [
+            r#"{"trigger":"FILE.UPLOADED"}"#,
+            r#"{"id":"","trigger":"FILE.UPLOADED"}"#,
+            r#"{"id":null,"trigger":"FILE.UPLOADED"}"#,
+        ] {
+            let e = v2(body).unwrap_err();
+            assert!(e.0.contains("\"id\""), "{body}: {e}");
+        }
+        assert_eq!(v2(r#"{"id":7,"trigger":"FILE.UPLOADED"}"#).unwrap().id, "7");
     }
 
     #[test]

@@ -42,15 +42,14 @@ pub struct Freshness {
     pub max_future_skew: Duration,
 }
 
-/// Why a delivery was refused. The variants map to the HTTP codes of DESIGN.md.
+/// Why a delivery was refused. The variants map to the HTTP codes of DESIGN.md. None of
+/// them says whether the instance has keys: to an unsigned caller, an instance without keys
+/// refuses exactly as one whose keys it does not know.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum VerifyError {
     /// No timestamp, or no signature header at all, or no version/algorithm header.
     #[error("missing {0} header")]
     MissingHeader(&'static str),
-    /// The instance has no Box key configured, so nothing can be accepted.
-    #[error("no Box signature key is configured for this instance")]
-    NoKeys,
     /// Version is not `1` or algorithm is not `HmacSHA256`.
     #[error("unsupported signature version or algorithm")]
     UnsupportedScheme,
@@ -63,9 +62,28 @@ pub enum VerifyError {
     /// Further ahead than `max_future_skew`.
     #[error("box-delivery-timestamp is too far in the future")]
     Future,
-    /// Neither signature matched its key.
+    /// Neither signature matched its key (or the instance has no key).
     #[error("signature does not match")]
     Mismatch,
+}
+
+impl SignatureHeaders<'_> {
+    /// Checks that the headers a signed delivery needs are all there, before its body is read.
+    pub fn require(&self) -> Result<(), VerifyError> {
+        if self.timestamp.is_none() {
+            return Err(VerifyError::MissingHeader("box-delivery-timestamp"));
+        }
+        if self.primary.is_none() && self.secondary.is_none() {
+            return Err(VerifyError::MissingHeader("box-signature-primary"));
+        }
+        if self.version.is_none() {
+            return Err(VerifyError::MissingHeader("box-signature-version"));
+        }
+        if self.algorithm.is_none() {
+            return Err(VerifyError::MissingHeader("box-signature-algorithm"));
+        }
+        Ok(())
+    }
 }
 
 /// Proof that a body passed [`verify`]: the only input the payload parser accepts.
@@ -89,6 +107,8 @@ impl<'a> Verified<'a> {
 
 /// Checks a V2 delivery in the order DESIGN.md gives: headers present → version and
 /// algorithm → timestamp fresh → MAC (either key against its own header, constant time).
+/// An instance without keys goes through the same steps, a MAC included (under a key no
+/// one has), and ends in the same [`VerifyError::Mismatch`].
 pub fn verify<'a>(
     body: &'a [u8],
     headers: &SignatureHeaders<'_>,
@@ -96,21 +116,12 @@ pub fn verify<'a>(
     freshness: Freshness,
     now: DateTime<Utc>,
 ) -> Result<Verified<'a>, VerifyError> {
-    let timestamp = headers
-        .timestamp
-        .ok_or(VerifyError::MissingHeader("box-delivery-timestamp"))?;
-    if headers.primary.is_none() && headers.secondary.is_none() {
-        return Err(VerifyError::MissingHeader("box-signature-primary"));
-    }
-    let version = headers
-        .version
-        .ok_or(VerifyError::MissingHeader("box-signature-version"))?;
-    let algorithm = headers
-        .algorithm
-        .ok_or(VerifyError::MissingHeader("box-signature-algorithm"))?;
-    if keys.primary.is_none() && keys.secondary.is_none() {
-        return Err(VerifyError::NoKeys);
-    }
+    headers.require()?;
+    let (Some(timestamp), Some(version), Some(algorithm)) =
+        (headers.timestamp, headers.version, headers.algorithm)
+    else {
+        unreachable!("require() checked every header");
+    };
     if version != "1" || algorithm != "HmacSHA256" {
         return Err(VerifyError::UnsupportedScheme);
     }
@@ -131,6 +142,9 @@ pub fn verify<'a>(
     }
 }
 
+/// Stands in for an absent key: the MAC is computed and thrown away.
+const NO_KEY: &str = "webhook-relay: no key configured";
+
 /// The MAC check alone (no freshness), as Box's SDKs do it: for tests and `box-sign`.
 pub fn signature_matches(
     body: &[u8],
@@ -138,16 +152,18 @@ pub fn signature_matches(
     key: Option<&Secret>,
     header: Option<&str>,
 ) -> bool {
-    let (Some(key), Some(header)) = (key, header) else {
+    let Some(header) = header else {
         return false;
     };
-    let Ok(expected) = B64.decode(header.trim()) else {
-        return false;
+    let expected = B64.decode(header.trim()).unwrap_or_default();
+    // A missing key still costs a MAC, so that timing does not tell whether it exists.
+    let (key, known) = match key {
+        Some(key) => (key.expose(), true),
+        None => (NO_KEY, false),
     };
     // `verify_slice` compares in constant time.
-    mac(key.expose(), body, timestamp)
-        .verify_slice(&expected)
-        .is_ok()
+    let matches = mac(key, body, timestamp).verify_slice(&expected).is_ok();
+    matches & known
 }
 
 /// The base64 signature Box would send for `body` at `timestamp` with `key`.

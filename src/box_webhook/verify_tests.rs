@@ -136,8 +136,40 @@ fn vector_a_both_keys_wrong_is_invalid() {
 }
 
 #[test]
-fn vector_a_no_keys_is_invalid() {
-    assert_eq!(check(&a_headers(), None, None), Err(VerifyError::NoKeys));
+fn vector_a_no_keys_is_invalid_as_wrong_keys_are() {
+    assert_eq!(check(&a_headers(), None, None), Err(VerifyError::Mismatch));
+}
+
+#[test]
+fn an_instance_without_keys_refuses_every_forgery_exactly_as_one_with_keys() {
+    let forged = SignatureHeaders {
+        primary: Some("Zm9yZ2Vk"),
+        secondary: None,
+        ..a_headers()
+    };
+    let stale = SignatureHeaders {
+        timestamp: Some("2000-01-01T00:00:00Z"),
+        ..forged
+    };
+    let unsupported = SignatureHeaders {
+        version: Some("2"),
+        ..forged
+    };
+    let missing = SignatureHeaders {
+        timestamp: None,
+        ..forged
+    };
+    for headers in [forged, stale, unsupported, missing] {
+        assert_eq!(
+            check(&headers, None, None),
+            check(
+                &headers,
+                Some("SamplePrimaryKey"),
+                Some("SampleSecondaryKey")
+            ),
+            "{headers:?}"
+        );
+    }
 }
 
 #[test]

@@ -1,48 +1,63 @@
-//! `${NAME}` references in string values, read from the environment at load.
+//! `${NAME}` references, read from the environment at load. Applied to the merged tree of
+//! values (file and `RELAY__…` variables alike) before it is read into [`super::Config`], so
+//! every string value is expanded by construction, whatever section or key it sits in.
 
-use super::{invalid, Config, ConfigError, Env};
-use crate::secret::Secret;
+use config::{Map, Value, ValueKind};
 
-impl Config {
-    /// Expands `${NAME}` in every string value; a missing variable is an error naming the key.
-    pub(super) fn expand_env(&mut self, env: &Env) -> Result<(), ConfigError> {
-        expand_string(&mut self.server.listen, "server.listen", env)?;
-        expand_secret(&mut self.admin.user_secret, "admin.user_secret", env)?;
-        expand_secret(
-            &mut self.admin.organization_secret,
-            "admin.organization_secret",
-            env,
-        )?;
-        expand_secret(&mut self.storage.url, "storage.url", env)?;
-        expand_string(&mut self.events.sender, "events.sender", env)?;
-        expand_string(&mut self.log.format, "log.format", env)?;
-        expand_string(&mut self.log.level, "log.level", env)?;
-        for (i, inst) in self.instances.iter_mut().enumerate() {
-            expand_string(&mut inst.name, &format!("instances[{i}].name"), env)?;
-            for (key, value) in inst.configuration.iter_mut() {
-                if let serde_json::Value::String(s) = value {
-                    expand_string(s, &format!("instances[{i}].configuration.\"{key}\""), env)?;
-                }
-            }
-        }
-        Ok(())
+use super::{invalid, ConfigError, Env};
+
+/// Expands every string of a merged configuration tree.
+pub(super) fn expand_tree(tree: Map<String, Value>, env: &Env) -> Result<Value, ConfigError> {
+    expand_value(Value::new(None, ValueKind::Table(tree)), "", env)
+}
+
+fn expand_value(value: Value, path: &str, env: &Env) -> Result<Value, ConfigError> {
+    let origin = value.origin().map(str::to_string);
+    let kind = match value.kind {
+        ValueKind::String(s) => ValueKind::String(expand_string(&s, path, env)?),
+        ValueKind::Table(table) => ValueKind::Table(
+            table
+                .into_iter()
+                .map(|(k, v)| {
+                    let child = child_path(path, &k);
+                    expand_value(v, &child, env).map(|v| (k, v))
+                })
+                .collect::<Result<_, _>>()?,
+        ),
+        ValueKind::Array(items) => ValueKind::Array(
+            items
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| expand_value(v, &format!("{path}[{i}]"), env))
+                .collect::<Result<_, _>>()?,
+        ),
+        other => other,
+    };
+    Ok(Value::new(origin.as_ref(), kind))
+}
+
+/// `server.listen`, `instances[0].configuration."box.webhook.primary.key"`.
+fn child_path(parent: &str, key: &str) -> String {
+    let key = if key.contains('.') {
+        format!("\"{key}\"")
+    } else {
+        key.to_string()
+    };
+    if parent.is_empty() {
+        key
+    } else {
+        format!("{parent}.{key}")
     }
 }
 
-fn expand_secret(value: &mut Secret, key: &str, env: &Env) -> Result<(), ConfigError> {
-    let mut s = value.expose().to_string();
-    expand_string(&mut s, key, env)?;
-    *value = Secret::new(s);
-    Ok(())
-}
-
-/// Replaces each `${NAME}` in `value` with the environment variable `NAME`.
-fn expand_string(value: &mut String, key: &str, env: &Env) -> Result<(), ConfigError> {
+/// Replaces each `${NAME}` in `value` with the environment variable `NAME`; a missing
+/// variable is an error naming the key.
+fn expand_string(value: &str, key: &str, env: &Env) -> Result<String, ConfigError> {
     if !value.contains("${") {
-        return Ok(());
+        return Ok(value.to_string());
     }
     let mut out = String::with_capacity(value.len());
-    let mut rest = value.as_str();
+    let mut rest = value;
     while let Some(start) = rest.find("${") {
         out.push_str(&rest[..start]);
         let after = &rest[start + 2..];
@@ -60,6 +75,5 @@ fn expand_string(value: &mut String, key: &str, env: &Env) -> Result<(), ConfigE
         rest = &after[end + 1..];
     }
     out.push_str(rest);
-    *value = out;
-    Ok(())
+    Ok(out)
 }

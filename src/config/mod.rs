@@ -64,8 +64,21 @@ pub struct ServerConfig {
     pub listen: String,
     /// Largest accepted request body; larger ones get 413.
     pub body_limit_bytes: usize,
-    /// A request (headers and body) must be complete within this time, else 408.
+    /// A request (headers and body) must be complete within this time, else 408. A new
+    /// connection must also send its first request head within it, whatever its protocol.
     pub request_timeout_ms: u64,
+    /// A connection with no request in progress for this long is closed (HTTP/1 keep-alive
+    /// and HTTP/2 alike).
+    pub idle_timeout_ms: u64,
+    /// Open connections at most; at the cap, the connection idle the longest is closed to
+    /// make room. 0: the open-file limit less what the relay needs for the rest (the soft
+    /// limit is raised to the hard limit at start).
+    pub max_connections: usize,
+    /// Request body bytes held in memory at once, across all requests; past it, Box
+    /// deliveries are answered 503 with `Retry-After`. Bodies over 64 KiB may use only three
+    /// quarters of it, so ordinary Box deliveries (a few KB) still get through while large
+    /// uploads hold the rest.
+    pub body_budget_bytes: usize,
     /// On SIGTERM, how long in-flight work may take before the process exits anyway.
     pub shutdown_grace_ms: u64,
     /// The relay's public base URL as Box reaches it (`https://relay.example.com`): the
@@ -79,6 +92,9 @@ impl Default for ServerConfig {
             listen: "0.0.0.0:8080".into(),
             body_limit_bytes: 1024 * 1024,
             request_timeout_ms: 30_000,
+            idle_timeout_ms: 60_000,
+            max_connections: 0,
+            body_budget_bytes: 32 * 1024 * 1024,
             shutdown_grace_ms: 10_000,
             public_url: String::new(),
         }
@@ -294,11 +310,11 @@ impl Config {
         );
         let merged = builder
             .build()
+            .and_then(|c| config::Source::collect(&c))
             .map_err(|e| ConfigError::Load(e.to_string()))?;
-        let mut cfg: Config = merged
+        let cfg: Config = expand::expand_tree(merged, env)?
             .try_deserialize()
             .map_err(|e| ConfigError::Load(e.to_string()))?;
-        cfg.expand_env(env)?;
         let instances = cfg.validate()?;
         Ok((cfg, instances))
     }
@@ -320,6 +336,15 @@ impl Config {
         if self.server.request_timeout_ms == 0 {
             return Err(invalid("server.request_timeout_ms", "must be positive"));
         }
+        if self.server.idle_timeout_ms == 0 {
+            return Err(invalid("server.idle_timeout_ms", "must be positive"));
+        }
+        if self.server.body_budget_bytes < self.server.body_limit_bytes {
+            return Err(invalid(
+                "server.body_budget_bytes",
+                "must be at least server.body_limit_bytes (one largest body must fit)",
+            ));
+        }
         if self.admin.user_secret.is_empty() != self.admin.organization_secret.is_empty() {
             return Err(invalid(
                 "admin.user_secret",
@@ -330,6 +355,19 @@ impl Config {
             .map_err(|reason| invalid("storage.url", reason))?;
         if self.box_.max_age_secs == 0 {
             return Err(invalid("box.max_age_secs", "must be positive"));
+        }
+        let window = self.box_.max_age_secs + self.box_.max_future_skew_secs;
+        let retention = self.storage.delivered_retention_secs;
+        if retention != 0 && retention < window {
+            return Err(invalid(
+                "storage.delivered_retention_secs",
+                format!(
+                    "{retention} s is shorter than the window in which a signed Box delivery \
+                     is accepted (box.max_age_secs + box.max_future_skew_secs = {window} s): a \
+                     captured delivery could be replayed after its record is pruned; keep \
+                     delivered events at least {window} s (or 0, forever)"
+                ),
+            ));
         }
         for (key, url) in [
             ("server.public_url", &self.server.public_url),
@@ -395,9 +433,12 @@ impl Config {
         Ok(instances)
     }
 
-    /// The effective configuration as JSON, with every secret replaced by `***`.
+    /// The effective configuration as JSON, with every secret replaced by `***` and the
+    /// password of every URL masked (the rest of the URL shown).
     pub fn redacted(&self) -> serde_json::Value {
         let mut value = serde_json::to_value(self).unwrap_or_default();
+        value["storage"]["url"] = serde_json::Value::String(self.storage.url.expose().into());
+        mask_url_passwords(&mut value);
         if let Some(list) = value.get_mut("instances").and_then(|v| v.as_array_mut()) {
             for inst in list {
                 if let Some(conf) = inst
@@ -413,6 +454,22 @@ impl Config {
             }
         }
         value
+    }
+}
+
+/// Replaces the password of every URL among the string values of `value` with `***`.
+fn mask_url_passwords(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::String(s) => {
+            if let Ok(mut url) = url::Url::parse(s) {
+                if url.password().is_some() && url.set_password(Some("***")).is_ok() {
+                    *s = url.to_string();
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(mask_url_passwords),
+        serde_json::Value::Object(map) => map.values_mut().for_each(mask_url_passwords),
+        _ => {}
     }
 }
 

@@ -129,3 +129,84 @@ fn the_shipped_config_files_load() {
         }
     }
 }
+
+#[test]
+fn dollar_names_are_expanded_in_every_string_value_file_and_environment_alike() {
+    let key = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+    let toml = r#"
+[server]
+public_url = "${PUBLIC}"
+[box]
+token_key = "${TOKEN_KEY}"
+api_url = "${BOX_API}"
+oauth_url = "${BOX_API}/oauth"
+"#;
+    let e = env(&[
+        ("PUBLIC", "https://relay.example.com"),
+        ("TOKEN_KEY", key),
+        ("BOX_API", "https://box.example.com"),
+        ("SENDER", "ops@example.com"),
+        ("RELAY__EVENTS__SENDER", "${SENDER}"),
+    ]);
+    let (cfg, _) = Config::from_toml(toml, &e).unwrap();
+    assert_eq!(cfg.server.public_url, "https://relay.example.com");
+    assert_eq!(cfg.box_.token_key.expose(), key);
+    assert_eq!(cfg.box_.api_url, "https://box.example.com");
+    assert_eq!(cfg.box_.oauth_url, "https://box.example.com/oauth");
+    assert_eq!(cfg.events.sender, "ops@example.com");
+}
+
+#[test]
+fn a_missing_dollar_name_in_any_section_names_its_key() {
+    let err = Config::from_toml("[box]\napi_url = \"${NOPE}\"\n", &Env::new())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("`box.api_url`") && err.contains("NOPE"),
+        "{err}"
+    );
+}
+
+#[test]
+fn retention_shorter_than_the_freshness_window_is_refused_naming_both() {
+    let toml = "[storage]\ndelivered_retention_secs = 300\n[box]\nmax_age_secs = 600\n";
+    let err = Config::from_toml(toml, &Env::new())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("storage.delivered_retention_secs"), "{err}");
+    assert!(err.contains("box.max_age_secs"), "{err}");
+    assert!(err.contains("box.max_future_skew_secs"), "{err}");
+    // Exactly the window, or 0 (forever), is fine.
+    let ok = "[storage]\ndelivered_retention_secs = 660\n[box]\nmax_age_secs = 600\n";
+    assert!(Config::from_toml(ok, &Env::new()).is_ok());
+    let forever = "[storage]\ndelivered_retention_secs = 0\n";
+    assert!(Config::from_toml(forever, &Env::new()).is_ok());
+}
+
+#[test]
+fn check_config_masks_only_the_password_of_every_url() {
+    let toml = r#"
+[storage]
+url = "postgres://relay:db-pass@db.internal:5432/relay"
+[[instances]]
+id = 1
+name = "A"
+[instances.configuration]
+"event.notification.enabled" = true
+"event.notification.callback.url" = "https://user:cb-pass@consumer.example.com/events"
+"#;
+    let (cfg, _) = Config::from_toml(toml, &Env::new()).unwrap();
+    let shown = cfg.redacted().to_string();
+    assert!(
+        !shown.contains("db-pass") && !shown.contains("cb-pass"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("postgres://relay:***@db.internal:5432/relay"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("https://user:***@consumer.example.com/events"),
+        "{shown}"
+    );
+}

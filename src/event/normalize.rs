@@ -192,7 +192,7 @@ fn render(
     }
 }
 
-/// Normalizes a V2 event. Events without a body `id` get a fresh one (not deduplicated).
+/// Normalizes a V2 event.
 pub fn normalize_v2(
     instance: &Instance,
     sender: &str,
@@ -210,10 +210,7 @@ pub fn normalize_v2(
         .or(event.webhook_id.as_deref())
         .unwrap_or("");
     let parts = Parts {
-        box_event_id: event
-            .id
-            .clone()
-            .unwrap_or_else(|| format!("unidentified-{}", uuid::Uuid::new_v4())),
+        box_event_id: event.id.clone(),
         raw: event.raw,
         event_type: event_type_for_trigger(&event.trigger),
         object_type: object_type_for_trigger(&event.trigger, event.source_type.as_deref()),

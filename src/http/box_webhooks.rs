@@ -1,19 +1,20 @@
 //! Box-facing routes. V2: `POST /webhooks/box/{instance_id}`; V1:
-//! `GET|POST /webhooks/box/{instance_id}/v1?token=…`. The raw body is read (bounded) before
-//! anything else, verified as bytes, then parsed, normalized and committed; the answer comes
-//! only after the commit. Every answer is counted in `relay_webhooks_received_total`.
+//! `GET|POST /webhooks/box/{instance_id}/v1?token=…`. What can be refused without the body
+//! is refused first (unknown instance 404, no signature headers or a wrong V1 token 401);
+//! then the raw body is read under the size limit and the shared body budget, verified as
+//! bytes, parsed, normalized and committed; the answer comes only after the commit. Every
+//! answer is counted in `relay_webhooks_received_total`.
 
 use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{header, HeaderMap};
+use axum::http::HeaderMap;
 use axum::Json;
-use bytes::Bytes;
 use chrono::Utc;
-use http_body_util::{BodyExt, Limited};
 use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::error::ApiError;
@@ -23,6 +24,7 @@ use crate::box_webhook::verify::{verify, Keys, SignatureHeaders, Verified};
 use crate::event::normalize::{normalize_v1, normalize_v2};
 use crate::event::NormalizedEvent;
 use crate::instance::Instance;
+use crate::secret::Secret;
 use crate::store::Inserted;
 
 /// What became of a delivery that was not refused.
@@ -73,8 +75,7 @@ async fn receive_v2(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Receipt, ApiError> {
-    let body = read_body(state, headers, body).await?;
-    let instance = instance.ok_or(ApiError::NotFound("no such instance"))?;
+    let instance = admit(state, instance)?;
     let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let sig_headers = SignatureHeaders {
         timestamp: text("box-delivery-timestamp"),
@@ -83,13 +84,20 @@ async fn receive_v2(
         version: text("box-signature-version"),
         algorithm: text("box-signature-algorithm"),
     };
+    sig_headers.require().map_err(|e| {
+        tracing::info!(reason = %e, "refused Box V2 delivery");
+        ApiError::Signature(e)
+    })?;
+    let body = state.bodies.read(headers, body, state.body_limit).await?;
     let keys = Keys {
         primary: instance.box_primary_key.as_ref(),
         secondary: instance.box_secondary_key.as_ref(),
     };
     let now = Utc::now();
-    let verified = verify(&body, &sig_headers, keys, state.freshness, now).map_err(|e| {
-        tracing::info!(reason = %e, "refused Box V2 delivery");
+    let verified = verify(&body.bytes, &sig_headers, keys, state.freshness, now).map_err(|e| {
+        let keyless = keys.primary.is_none() && keys.secondary.is_none();
+        // The operator learns why; the caller gets the same answer either way.
+        tracing::info!(reason = %e, keyless, "refused Box V2 delivery");
         ApiError::Signature(e)
     })?;
     let event = parse_v2(verified).map_err(|e| ApiError::Malformed(e.0))?;
@@ -148,23 +156,20 @@ async fn receive_v1(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Receipt, ApiError> {
-    let body = read_body(state, headers, body).await?;
-    let instance = instance.ok_or(ApiError::NotFound("no such instance"))?;
+    let instance = admit(state, instance)?;
     let query = query.unwrap_or_default();
     let token = form_urlencoded::parse(query.as_bytes())
         .find(|(k, _)| k == "token")
         .map(|(_, v)| v.into_owned());
-    let authorized = match (&instance.v1_token, token) {
-        (Some(expected), Some(given)) => {
-            bool::from(expected.expose().as_bytes().ct_eq(given.as_bytes()))
-        }
-        _ => false,
-    };
-    if !authorized {
-        tracing::info!("refused Box V1 callback: bad token");
+    if !v1_token_matches(instance.v1_token.as_ref(), token.as_deref()) {
+        tracing::info!(
+            keyless = instance.v1_token.is_none(),
+            "refused Box V1 callback: bad token"
+        );
         return Err(ApiError::InvalidToken);
     }
-    let form = Verified::by_token(&body);
+    let body = state.bodies.read(headers, body, state.body_limit).await?;
+    let form = Verified::by_token(&body.bytes);
     let callback = V1Callback::parse(query.as_bytes(), form.body());
     if let Some(reason) = ignored(&instance) {
         return Ok(Receipt::Ignored(reason));
@@ -189,30 +194,28 @@ fn ignored(instance: &Instance) -> Option<&'static str> {
     }
 }
 
-/// Reads the body up to the limit (413 beyond it; a `Content-Length` over it is refused
-/// before reading anything).
-async fn read_body(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Bytes, ApiError> {
+/// The instance, unless the relay is shutting down or there is none (checked before the
+/// body is read: an unknown instance costs the caller nothing but a 404).
+fn admit(state: &AppState, instance: Option<Arc<Instance>>) -> Result<Arc<Instance>, ApiError> {
     if state.shutdown.is_cancelled() {
         return Err(ApiError::ShuttingDown);
     }
-    let limit = state.body_limit;
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
-        return Err(ApiError::TooLarge(limit));
-    }
-    match Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(ApiError::TooLarge(limit)),
-        Err(e) => Err(ApiError::BadRequest(format!(
-            "could not read the body: {e}"
-        ))),
-    }
+    instance.ok_or(ApiError::NotFound("no such instance"))
 }
 
-/// The instance a path names, looked up once per request (checked after the body size).
+/// Compares a V1 URL token with the instance's in constant time, lengths included (both
+/// sides are hashed first); an instance without one compares too, and matches nothing.
+fn v1_token_matches(expected: Option<&Secret>, given: Option<&str>) -> bool {
+    let digest = |s: &str| -> [u8; 32] { Sha256::digest(s.as_bytes()).into() };
+    let given = digest(given.unwrap_or_default());
+    let (expected, known) = match expected {
+        Some(t) => (digest(t.expose()), true),
+        None => (digest("webhook-relay: no V1 token configured"), false),
+    };
+    bool::from(expected.ct_eq(&given)) & known
+}
+
+/// The instance a path names, looked up once per request.
 fn find_instance(state: &AppState, raw_id: &str) -> Option<Arc<Instance>> {
     raw_id
         .parse::<i64>()

@@ -10,6 +10,9 @@ use crate::box_api::client::BoxError;
 use crate::box_api::tokens::TokenError;
 use crate::box_webhook::verify::VerifyError;
 
+/// Seconds a client is asked to wait (`Retry-After`) when the relay is overloaded.
+pub const RETRY_AFTER_SECS: u16 = 5;
+
 /// An error answer.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -37,6 +40,10 @@ pub enum ApiError {
     /// 503: shutting down; retry (another replica, or after restart).
     #[error("shutting down")]
     ShuttingDown,
+    /// 503: too many request bodies in memory (`server.body_budget_bytes`); retry after
+    /// [`RETRY_AFTER_SECS`].
+    #[error("overloaded")]
+    Overloaded,
     /// 401: admin credentials missing or wrong (which part is never said).
     #[error("unauthorized")]
     Unauthorized,
@@ -119,9 +126,7 @@ impl ApiError {
                     VerifyError::BadTimestamp | VerifyError::Stale | VerifyError::Future => {
                         "stale_timestamp"
                     }
-                    VerifyError::NoKeys
-                    | VerifyError::UnsupportedScheme
-                    | VerifyError::Mismatch => "invalid_signature",
+                    VerifyError::UnsupportedScheme | VerifyError::Mismatch => "invalid_signature",
                 };
                 (StatusCode::UNAUTHORIZED, code, e.to_string())
             }
@@ -140,6 +145,11 @@ impl ApiError {
                 StatusCode::SERVICE_UNAVAILABLE,
                 "shutting_down",
                 "the relay is shutting down, retry later".to_string(),
+            ),
+            ApiError::Overloaded => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "overloaded",
+                "too many request bodies in flight, retry later".to_string(),
             ),
             ApiError::Unauthorized => (
                 StatusCode::UNAUTHORIZED,
@@ -173,6 +183,7 @@ impl IntoResponse for ApiError {
         let mut body = json!({ "code": code, "detail": detail });
         let mut retry_after = None;
         match &self {
+            ApiError::Overloaded => retry_after = Some(RETRY_AFTER_SECS.into()),
             ApiError::Invalid { key, .. } => body["key"] = json!(key),
             ApiError::Box(BoxError::Api {
                 code,
@@ -194,4 +205,45 @@ impl IntoResponse for ApiError {
         }
         response
     }
+}
+
+/// Every error answer is `{"code","detail"}` JSON, including those the framework writes
+/// itself (405 for a method a route lacks, extractor rejections such as a 413 or a body
+/// that is not JSON, the 408 of the request timeout): their text becomes the detail.
+pub async fn json_errors(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if status.as_u16() < 400 || is_json {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
+    let text = String::from_utf8_lossy(&text).trim().to_string();
+    let code = match status {
+        StatusCode::BAD_REQUEST => "bad_request",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::REQUEST_TIMEOUT => "request_timeout",
+        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::UNPROCESSABLE_ENTITY => "invalid_body",
+        s if s.is_server_error() => "server_error",
+        _ => "bad_request",
+    };
+    let detail = if text.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_lowercase()
+    } else {
+        text
+    };
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    parts.headers.insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/json"),
+    );
+    let body = serde_json::to_vec(&json!({ "code": code, "detail": detail })).unwrap_or_default();
+    Response::from_parts(parts, axum::body::Body::from(body))
 }

@@ -2,6 +2,7 @@
 //! API ([`admin`]), sharing [`AppState`].
 
 pub mod admin;
+pub mod body;
 pub mod box_webhooks;
 pub mod error;
 pub mod ops;
@@ -39,6 +40,8 @@ pub struct AppState {
     pub freshness: Freshness,
     /// Largest accepted body.
     pub body_limit: usize,
+    /// Body bytes in flight across all requests.
+    pub bodies: body::BodyBudget,
     /// The envelope's `user`.
     pub sender: Arc<str>,
     /// Cancelled when shutdown starts.
@@ -77,6 +80,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .merge(admin)
         .fallback(|| async { error::ApiError::NotFound("no such route") })
         .with_state(state)
+        .layer(axum::middleware::map_response(error::json_errors))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             request_timeout,
