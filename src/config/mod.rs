@@ -68,7 +68,8 @@ pub struct ServerConfig {
     /// connection must also send its first request head within it, whatever its protocol.
     pub request_timeout_ms: u64,
     /// A connection with no request in progress for this long is closed (HTTP/1 keep-alive
-    /// and HTTP/2 alike).
+    /// and HTTP/2 alike). An HTTP/1 connection's next request head must also arrive within
+    /// `request_timeout_ms`, so it waits at most the shorter of the two.
     pub idle_timeout_ms: u64,
     /// Open connections at most; at the cap, the connection idle the longest is closed to
     /// make room. 0: the open-file limit less what the relay needs for the rest (the soft
@@ -92,7 +93,7 @@ impl Default for ServerConfig {
             listen: "0.0.0.0:8080".into(),
             body_limit_bytes: 1024 * 1024,
             request_timeout_ms: 30_000,
-            idle_timeout_ms: 60_000,
+            idle_timeout_ms: 30_000,
             max_connections: 0,
             body_budget_bytes: 32 * 1024 * 1024,
             shutdown_grace_ms: 10_000,

@@ -64,8 +64,14 @@ pub struct AppState {
 
 /// The router with every route.
 pub fn router(state: AppState, request_timeout: Duration) -> Router {
+    // Admin bodies: a declared length over the limit is refused before anything is read.
     let admin = match state.admin {
-        Some(_) => admin::routes(state.clone()).merge(admin::webhooks::routes(state.clone())),
+        Some(_) => admin::routes(state.clone())
+            .merge(admin::webhooks::routes(state.clone()))
+            .layer(axum::extract::DefaultBodyLimit::max(state.body_limit))
+            .layer(tower_http::limit::RequestBodyLimitLayer::new(
+                state.body_limit,
+            )),
         None => Router::new(),
     };
     Router::new()

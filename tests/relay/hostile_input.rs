@@ -10,6 +10,12 @@ use tokio::net::TcpStream;
 
 use crate::helpers::*;
 
+/// Box's signature headers with a made-up signature: enough to get past the checks made
+/// before the body is read (the signature itself is checked after).
+const SIGNED: &str =
+    "box-delivery-timestamp: 2026-01-01T00:00:00Z\r\nbox-signature-primary: Zm9yZ2Vk\r\n\
+     box-signature-version: 1\r\nbox-signature-algorithm: HmacSHA256\r\n";
+
 /// Writes `head` (and `body`) on a fresh connection; the status of the answer, or 0 when
 /// the server closed the connection without one.
 async fn raw(addr: std::net::SocketAddr, head: &str, body: &[u8]) -> u16 {
@@ -122,7 +128,7 @@ pub async fn the_hostile_corpus_gets_documented_answers_and_stores_nothing(engin
     // Huge bodies: refused at the limit, with and without Content-Length.
     let status = raw(
         addr,
-        "POST /webhooks/box/1 HTTP/1.1\r\nHost: relay\r\nContent-Length: 104857600\r\n\r\n",
+        &format!("POST /webhooks/box/1 HTTP/1.1\r\nHost: relay\r\n{SIGNED}Content-Length: 104857600\r\n\r\n"),
         b"",
     )
     .await;
@@ -130,7 +136,7 @@ pub async fn the_hostile_corpus_gets_documented_answers_and_stores_nothing(engin
     let mut stream = TcpStream::connect(addr).await.unwrap();
     stream
         .write_all(
-            b"POST /webhooks/box/1 HTTP/1.1\r\nHost: relay\r\nTransfer-Encoding: chunked\r\n\r\n",
+            format!("POST /webhooks/box/1 HTTP/1.1\r\nHost: relay\r\n{SIGNED}Transfer-Encoding: chunked\r\n\r\n").as_bytes(),
         )
         .await
         .unwrap();
@@ -161,15 +167,20 @@ pub async fn the_hostile_corpus_gets_documented_answers_and_stores_nothing(engin
     // Uploads that never end, or crawl: answered 408 (body) or dropped (head).
     let status = raw(
         addr,
-        "POST /webhooks/box/1 HTTP/1.1\r\nHost: relay\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n",
+        &format!("POST /webhooks/box/1 HTTP/1.1\r\nHost: relay\r\n{SIGNED}Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n"),
         b"",
     )
     .await;
     check("chunked body that never ends", status, 408);
     let mut slow = TcpStream::connect(addr).await.unwrap();
-    slow.write_all(b"POST /webhooks/box/1 HTTP/1.1\r\nHost: relay\r\nContent-Length: 100\r\n\r\n")
-        .await
-        .unwrap();
+    slow.write_all(
+        format!(
+            "POST /webhooks/box/1 HTTP/1.1\r\nHost: relay\r\n{SIGNED}Content-Length: 100\r\n\r\n"
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
     let mut slow_head = TcpStream::connect(addr).await.unwrap();
     let started = tokio::time::Instant::now();
     let crawl = tokio::spawn(async move {

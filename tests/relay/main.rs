@@ -39,6 +39,7 @@ mod crash_restart;
 mod delivery;
 mod disk;
 mod hostile_consumers;
+mod hostile_edge;
 mod hostile_input;
 mod ingest_v1;
 mod ingest_v2;

@@ -22,7 +22,32 @@ impl RelayProcess {
 
     /// Starts the binary with extra environment variables.
     pub async fn start_with_env(config: &Path, log: &Path, env: &[(&str, &str)]) -> Self {
-        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_webhook-relay"));
+        let command = tokio::process::Command::new(env!("CARGO_BIN_EXE_webhook-relay"));
+        Self::start_command(command, config, log, env).await
+    }
+
+    /// Starts the binary with its open-file limit (soft and hard) at `nofile`, through
+    /// util-linux's `prlimit`.
+    pub async fn start_with_nofile(
+        config: &Path,
+        log: &Path,
+        env: &[(&str, &str)],
+        nofile: u32,
+    ) -> Self {
+        let mut command = tokio::process::Command::new("prlimit");
+        command
+            .arg(format!("--nofile={nofile}:{nofile}"))
+            .arg("--")
+            .arg(env!("CARGO_BIN_EXE_webhook-relay"));
+        Self::start_command(command, config, log, env).await
+    }
+
+    async fn start_command(
+        mut command: tokio::process::Command,
+        config: &Path,
+        log: &Path,
+        env: &[(&str, &str)],
+    ) -> Self {
         command
             .arg("serve")
             .arg("--config")

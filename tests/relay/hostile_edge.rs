@@ -1,0 +1,467 @@
+//! The public edge against an attacker who holds what an unauthenticated client can hold:
+//! connections that never speak (in any protocol), more of them than the process has file
+//! descriptors, large bodies that never finish, and probes that try to learn whether an
+//! instance has keys. Black box, against the real binary.
+
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+
+use crate::helpers::*;
+
+/// The start of an HTTP/2 connection: the client preface.
+const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+/// An empty SETTINGS frame.
+const H2_SETTINGS: &[u8] = &[0, 0, 0, 4, 0, 0, 0, 0, 0];
+
+fn long() -> bool {
+    std::env::var_os("RELAY_TEST_LONG").is_some()
+}
+
+/// True when the peer closes `stream` (EOF or reset) within `within`.
+async fn closed_within(stream: &mut TcpStream, within: Duration) -> bool {
+    let mut buf = [0u8; 256];
+    let deadline = Instant::now() + within;
+    loop {
+        match tokio::time::timeout_at(deadline, stream.read(&mut buf)).await {
+            Err(_) => return false,
+            Ok(Ok(0)) | Ok(Err(_)) => return true,
+            Ok(Ok(_)) => continue, // an answer (e.g. an HTTP/2 SETTINGS); keep reading
+        }
+    }
+}
+
+/// A GET on a fresh connection: (status, time to the answer).
+async fn timed_get(addr: std::net::SocketAddr, path: &str) -> (u16, Duration) {
+    let started = Instant::now();
+    let status = async {
+        let mut s = TcpStream::connect(addr).await.ok()?;
+        s.write_all(format!("GET {path} HTTP/1.1\r\nHost: relay\r\n\r\n").as_bytes())
+            .await
+            .ok()?;
+        let mut buf = [0u8; 512];
+        let n = s.read(&mut buf).await.ok()?;
+        String::from_utf8_lossy(&buf[..n])
+            .split(' ')
+            .nth(1)?
+            .parse()
+            .ok()
+    }
+    .await
+    .unwrap_or(0);
+    (status, started.elapsed())
+}
+
+fn vm_kib(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+pub async fn connections_that_never_speak_are_closed_and_cannot_starve_the_relay(engine: Engine) {
+    let receiver = Receiver::start().await;
+    let files = relay_files(&engine, &receiver).await;
+    let timeout = Duration::from_millis(2000);
+    let idle = Duration::from_millis(1500);
+    let mut relay = RelayProcess::start_with_nofile(
+        &files.config,
+        &files.log,
+        &[
+            ("RELAY__SERVER__REQUEST_TIMEOUT_MS", "2000"),
+            ("RELAY__SERVER__IDLE_TIMEOUT_MS", "1500"),
+        ],
+        256,
+    )
+    .await;
+    let addr = relay.addr;
+    let rounds = if long() { 5 } else { 1 };
+    let count = if long() { 5000 } else { 400 };
+    for round in 0..rounds {
+        // Silent, a lone `P`, an HTTP/2 preface, a preface and SETTINGS: none sends a request.
+        let mut idle_sockets = Vec::new();
+        for i in 0..count {
+            let Ok(mut s) = TcpStream::connect(addr).await else {
+                continue;
+            };
+            let _ = match i % 4 {
+                0 => Ok(()),
+                1 => s.write_all(b"P").await,
+                2 => s.write_all(H2_PREFACE).await,
+                _ => s.write_all(&[H2_PREFACE, H2_SETTINGS].concat()).await,
+            };
+            idle_sockets.push(s);
+        }
+        // With more idle sockets than the process has descriptors, a fresh client is served.
+        let (status, took) = timed_get(addr, "/healthz").await;
+        assert_eq!(
+            status, 200,
+            "round {round}: /healthz beside {count} idle sockets"
+        );
+        assert!(took < timeout, "round {round}: answered in {took:?}");
+        let body = box_payload_with_id(&format!("beside-idle-{round}"));
+        let res = reqwest::Client::new()
+            .post(relay.url("/webhooks/box/1"))
+            .headers(to_header_map(&box_headers(&body)))
+            .body(body)
+            .send()
+            .await
+            .expect("a Box delivery is answered");
+        assert_eq!(res.status(), 200, "round {round}");
+        // Every idle socket is closed by the relay: those it accepted after the request
+        // timeout, those it made room with at once.
+        let mut open = 0;
+        for s in &mut idle_sockets {
+            if !closed_within(s, timeout + Duration::from_secs(3)).await {
+                open += 1;
+            }
+        }
+        assert_eq!(open, 0, "round {round}: sockets still open");
+    }
+
+    // A keep-alive connection idle after its request is closed after the idle timeout.
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: relay\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = [0u8; 512];
+    let n = s.read(&mut buf).await.unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    let answered = Instant::now();
+    assert!(closed_within(&mut s, idle + Duration::from_secs(3)).await);
+    assert!(
+        answered.elapsed() >= idle - Duration::from_millis(300),
+        "kept for the idle timeout, closed after {:?}",
+        answered.elapsed()
+    );
+    relay.signal("TERM");
+    assert!(relay.wait().await.success());
+}
+
+fn to_header_map(headers: &[(String, String)]) -> reqwest::header::HeaderMap {
+    headers
+        .iter()
+        .map(|(k, v)| (k.parse().unwrap(), v.parse().unwrap()))
+        .collect()
+}
+
+pub async fn unfinished_large_bodies_are_bounded_by_the_body_budget(engine: Engine) {
+    let receiver = Receiver::start().await;
+    let files = relay_files(&engine, &receiver).await;
+    let mut relay = RelayProcess::start_with_env(
+        &files.config,
+        &files.log,
+        &[("RELAY__SERVER__REQUEST_TIMEOUT_MS", "20000")],
+    )
+    .await;
+    let addr = relay.addr;
+    let pid = relay.child.id().unwrap();
+    // Warm up (allocator arenas, connection pools), then measure from here.
+    let body = box_payload_with_id("warm-up");
+    let (status, _) = post_box(&relay, &body).await;
+    assert_eq!(status, 200);
+    let before = vm_kib(pid, "VmRSS:");
+
+    // 300 clients, each declaring 1 MB, sending all but the last byte, then waiting. Their
+    // signature headers are there (forged: the relay cannot know before the body).
+    let clients = 300;
+    let size = 1_000_000;
+    let forged = box_headers(b"not this body");
+    let mut head = String::from("POST /webhooks/box/1 HTTP/1.1\r\nHost: relay\r\n");
+    for (k, v) in &forged {
+        if k != "content-type" {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+    }
+    head.push_str(&format!("Content-Length: {size}\r\n\r\n"));
+    let mut tasks = Vec::new();
+    for _ in 0..clients {
+        let head = head.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut s = TcpStream::connect(addr).await.ok()?;
+            s.write_all(head.as_bytes()).await.ok()?;
+            let chunk = vec![b'x'; 64 * 1024];
+            let mut sent = 0;
+            while sent < size - 1 {
+                let n = chunk.len().min(size - 1 - sent);
+                if s.write_all(&chunk[..n]).await.is_err() {
+                    break; // refused: the relay answered and closed
+                }
+                sent += n;
+            }
+            Some(s)
+        }));
+    }
+    let mut sockets = Vec::new();
+    for t in tasks {
+        if let Some(s) = t.await.unwrap() {
+            sockets.push(s);
+        }
+    }
+    // The 503s carry Retry-After; the others are still held by the relay.
+    let mut overloaded = 0;
+    for s in &mut sockets {
+        let mut buf = [0u8; 1024];
+        if let Ok(Ok(n)) = tokio::time::timeout(Duration::from_millis(20), s.read(&mut buf)).await {
+            let text = String::from_utf8_lossy(&buf[..n]).to_lowercase();
+            if text.starts_with("http/1.1 503") {
+                assert!(text.contains("retry-after: 5"), "{text}");
+                assert!(text.contains("\"code\":\"overloaded\""), "{text}");
+                overloaded += 1;
+            }
+        }
+    }
+    assert!(
+        overloaded > 200,
+        "most were refused over the budget: {overloaded}"
+    );
+    // A fresh client is served meanwhile, and a genuine Box delivery is accepted.
+    let (status, took) = timed_get(addr, "/healthz").await;
+    assert_eq!(status, 200);
+    assert!(took < Duration::from_secs(1), "{took:?}");
+    let body = box_payload_with_id("beside-large-bodies");
+    let (status, answer) = post_box(&relay, &body).await;
+    assert_eq!(status, 200, "{answer}");
+    let peak = vm_kib(pid, "VmHWM:");
+    let grown = peak.saturating_sub(before) / 1024;
+    eprintln!("REPORT {clients} unfinished 1 MB bodies: RSS {} -> peak {} MiB (+{grown} MiB), {overloaded} answered 503", before / 1024, peak / 1024);
+    assert!(grown < 80, "RSS grew by {grown} MiB");
+    drop(sockets);
+    relay.signal("TERM");
+    assert!(relay.wait().await.success());
+}
+
+async fn post_box(relay: &RelayProcess, body: &[u8]) -> (u16, serde_json::Value) {
+    let res = reqwest::Client::new()
+        .post(relay.url("/webhooks/box/1"))
+        .headers(to_header_map(&box_headers(body)))
+        .body(body.to_vec())
+        .send()
+        .await
+        .expect("answered");
+    answer(res).await
+}
+
+/// Sends a head declaring a 1 MB body and no body: the status, if answered within 1 s.
+async fn answered_without_body(addr: std::net::SocketAddr, head: &str) -> Option<u16> {
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    s.write_all(head.as_bytes()).await.unwrap();
+    let mut buf = [0u8; 512];
+    let n = tokio::time::timeout(Duration::from_secs(1), s.read(&mut buf))
+        .await
+        .ok()?
+        .ok()?;
+    String::from_utf8_lossy(&buf[..n])
+        .split(' ')
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+pub async fn unknown_instances_and_unsigned_requests_are_refused_before_the_body(engine: Engine) {
+    let receiver = Receiver::start().await;
+    let files = relay_files(&engine, &receiver).await;
+    let mut relay = RelayProcess::start_with_env(
+        &files.config,
+        &files.log,
+        &[("RELAY__SERVER__REQUEST_TIMEOUT_MS", "10000")],
+    )
+    .await;
+    let addr = relay.addr;
+    let body = "Content-Length: 1000000\r\n\r\n";
+    let unknown = format!("POST /webhooks/box/999 HTTP/1.1\r\nHost: r\r\n{body}");
+    assert_eq!(answered_without_body(addr, &unknown).await, Some(404));
+    let unsigned = format!("POST /webhooks/box/1 HTTP/1.1\r\nHost: r\r\n{body}");
+    assert_eq!(answered_without_body(addr, &unsigned).await, Some(401));
+    let v1 = format!("POST /webhooks/box/1/v1?token=wrong HTTP/1.1\r\nHost: r\r\n{body}");
+    assert_eq!(answered_without_body(addr, &v1).await, Some(401));
+    let v1_unknown = format!("POST /webhooks/box/999/v1?token=x HTTP/1.1\r\nHost: r\r\n{body}");
+    assert_eq!(answered_without_body(addr, &v1_unknown).await, Some(404));
+    relay.signal("TERM");
+    assert!(relay.wait().await.success());
+}
+
+pub async fn unsigned_callers_cannot_tell_an_instance_with_keys_from_one_without(engine: Engine) {
+    let receiver = Receiver::start().await;
+    let files = relay_files(&engine, &receiver).await;
+    let mut relay = RelayProcess::start(&files.config, &files.log).await;
+    let client = reqwest::Client::new();
+    let body = box_payload_with_id("forged");
+    let now = chrono::Utc::now();
+    let at =
+        |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let forged = |timestamp: &str| -> Vec<(String, String)> {
+        let mut h = box_headers_at(&body, timestamp);
+        for (k, v) in &mut h {
+            if k.starts_with("box-signature-")
+                && k != "box-signature-version"
+                && k != "box-signature-algorithm"
+            {
+                *v = webhook_relay::box_webhook::verify::sign("guessed-key", &body, timestamp);
+            }
+        }
+        h
+    };
+    let without = |name: &str, h: Vec<(String, String)>| -> Vec<(String, String)> {
+        h.into_iter().filter(|(k, _)| k != name).collect()
+    };
+    let cases: Vec<(&str, Vec<(String, String)>)> = vec![
+        ("forged", forged(&at(now))),
+        (
+            "forged and stale",
+            forged(&at(now - chrono::Duration::hours(2))),
+        ),
+        (
+            "forged and ahead",
+            forged(&at(now + chrono::Duration::hours(2))),
+        ),
+        ("forged, bad timestamp", forged("yesterday")),
+        (
+            "no timestamp",
+            without("box-delivery-timestamp", forged(&at(now))),
+        ),
+        (
+            "no version",
+            without("box-signature-version", forged(&at(now))),
+        ),
+        (
+            "no signatures",
+            without(
+                "box-signature-secondary",
+                without("box-signature-primary", forged(&at(now))),
+            ),
+        ),
+    ];
+    // Instance 1 has both Box keys; instance 3 has none.
+    for (what, headers) in cases {
+        let mut answers = Vec::new();
+        for instance in [1, 3] {
+            let res = client
+                .post(relay.url(&format!("/webhooks/box/{instance}")))
+                .headers(to_header_map(&headers))
+                .body(body.clone())
+                .send()
+                .await
+                .unwrap();
+            answers.push(answer(res).await);
+        }
+        assert_eq!(answers[0], answers[1], "{what}");
+        assert_eq!(answers[0].0, 401, "{what}");
+    }
+    // V1: instance 1 has a token, instance 3 none; a wrong token of any length reads alike.
+    for token in [
+        "x",
+        "wrong-token-of-another-length",
+        V1_TOKEN.trim_end_matches('n'),
+    ] {
+        let mut answers = Vec::new();
+        for instance in [1, 3] {
+            let res = client
+                .get(relay.url(&format!(
+                    "/webhooks/box/{instance}/v1?token={token}&event=x"
+                )))
+                .send()
+                .await
+                .unwrap();
+            answers.push(answer(res).await);
+        }
+        assert_eq!(answers[0], answers[1], "V1 token {token:?}");
+        assert_eq!(answers[0].1["code"], "invalid_token");
+    }
+    relay.signal("TERM");
+    assert!(relay.wait().await.success());
+}
+
+pub async fn a_v2_event_without_an_id_is_refused_and_every_error_is_json(engine: Engine) {
+    let receiver = Receiver::start().await;
+    let files = relay_files(&engine, &receiver).await;
+    let mut relay = RelayProcess::start_with_env(
+        &files.config,
+        &files.log,
+        &[
+            ("RELAY__ADMIN__USER_SECRET", ADMIN_USER),
+            ("RELAY__ADMIN__ORGANIZATION_SECRET", ADMIN_ORG),
+        ],
+    )
+    .await;
+    let client = reqwest::Client::new();
+    // Signed, but without Box's event id: it could never be deduplicated.
+    let body =
+        br#"{"type":"webhook_event","trigger":"FILE.UPLOADED","source":{"id":"1","type":"file"}}"#;
+    let (status, refused) = post_box(&relay, body).await;
+    assert_eq!(status, 400);
+    assert_eq!(refused["code"], "malformed_payload", "{refused}");
+    assert!(refused["detail"].as_str().unwrap().contains("\"id\""));
+
+    // Errors the framework writes itself answer {"code","detail"} too.
+    let admin = |method: reqwest::Method, path: &str| {
+        client
+            .request(method, relay.url(path))
+            .header("authorization", admin_auth())
+    };
+    let cases = vec![
+        (
+            "405 on a Box route",
+            client.get(relay.url("/webhooks/box/1")),
+            405,
+        ),
+        (
+            "405 on an admin route",
+            admin(reqwest::Method::PUT, "/instances"),
+            405,
+        ),
+        (
+            "a body that is not JSON",
+            admin(reqwest::Method::POST, "/instances")
+                .header("content-type", "application/json")
+                .body("{"),
+            400,
+        ),
+        (
+            "a query that does not parse",
+            admin(reqwest::Method::GET, "/instances/1/events?limit=abc"),
+            400,
+        ),
+    ];
+    for (what, request, expected) in cases {
+        let res = request.send().await.unwrap();
+        let status = res.status().as_u16();
+        let content_type = res.headers()["content-type"].to_str().unwrap().to_string();
+        let (_, body) = answer(res).await;
+        assert_eq!(status, expected, "{what}: {body}");
+        assert!(content_type.starts_with("application/json"), "{what}");
+        assert!(
+            body["code"].is_string() && body["detail"].is_string(),
+            "{what}: {body}"
+        );
+    }
+    // 413 on an admin body: answered before the body is read, so on a raw socket.
+    let mut s = TcpStream::connect(relay.addr).await.unwrap();
+    let head = format!(
+        "POST /instances HTTP/1.1\r\nHost: r\r\nAuthorization: {}\r\n\
+         Content-Type: application/json\r\nContent-Length: 3000000\r\n\r\n",
+        admin_auth()
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    let _ = s.write_all(&vec![b' '; 256 * 1024]).await;
+    let mut text = Vec::new();
+    let _ = tokio::time::timeout(DEADLINE, s.read_to_end(&mut text)).await;
+    let text = String::from_utf8_lossy(&text).to_lowercase();
+    assert!(text.starts_with("http/1.1 413"), "{text}");
+    assert!(text.contains("content-type: application/json"), "{text}");
+    assert!(text.contains("\"code\":\"payload_too_large\""), "{text}");
+    relay.signal("TERM");
+    assert!(relay.wait().await.success());
+}
+
+engine_tests!(
+    connections_that_never_speak_are_closed_and_cannot_starve_the_relay,
+    unfinished_large_bodies_are_bounded_by_the_body_budget,
+    unknown_instances_and_unsigned_requests_are_refused_before_the_body,
+    unsigned_callers_cannot_tell_an_instance_with_keys_from_one_without,
+    a_v2_event_without_an_id_is_refused_and_every_error_is_json,
+);
