@@ -448,6 +448,10 @@ engine_tests!(
 /// Two replicas on one PostgreSQL database: an instance created, changed or deleted through
 /// one is served accordingly by the other within its refresh interval.
 #[tokio::test]
+#[cfg_attr(
+    not(relay_postgres),
+    ignore = "set RELAY_TEST_POSTGRES_URL to run the PostgreSQL suite"
+)]
 async fn postgres_replicas_share_instances_created_through_the_api() {
     let Some(Engine::Postgres(admin_url)) = Engine::postgres() else {
         return;

@@ -433,6 +433,10 @@ engine_tests!(
 /// Two replicas on one PostgreSQL database need the instance's token at the same moment,
 /// just as it expires: Box's single-use refresh token is used once, both calls succeed.
 #[tokio::test]
+#[cfg_attr(
+    not(relay_postgres),
+    ignore = "set RELAY_TEST_POSTGRES_URL to run the PostgreSQL suite"
+)]
 async fn postgres_replicas_racing_a_refresh_make_one() {
     let Some(Engine::Postgres(admin_url)) = Engine::postgres() else {
         return;

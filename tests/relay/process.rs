@@ -184,6 +184,10 @@ engine_tests!(
 /// SIGKILLed mid-stream. Every event answered 2xx is delivered; only events the dead
 /// replica held may arrive twice.
 #[tokio::test]
+#[cfg_attr(
+    not(relay_postgres),
+    ignore = "set RELAY_TEST_POSTGRES_URL to run the PostgreSQL suite"
+)]
 async fn postgres_two_replicas_survive_one_being_killed() {
     let Some(engine) = Engine::postgres() else {
         return;
@@ -285,6 +289,10 @@ async fn postgres_two_replicas_survive_one_being_killed() {
 /// PostgreSQL stops mid-stream and starts again: ingest answers 503 meanwhile, readiness
 /// says not ready, nothing accepted is lost, and delivery resumes with no restart.
 #[tokio::test]
+#[cfg_attr(
+    not(relay_postgres),
+    ignore = "set RELAY_TEST_POSTGRES_URL to run the PostgreSQL suite"
+)]
 async fn postgres_outage_is_503_and_loses_nothing() {
     if Engine::postgres().is_none() {
         return;
