@@ -1,7 +1,7 @@
 # Build stage: compile the release binary (SQLite is bundled; TLS is rustls, no OpenSSL).
 FROM rust:1-bookworm AS build
 WORKDIR /src
-COPY Cargo.toml Cargo.lock ./
+COPY Cargo.toml Cargo.lock build.rs ./
 COPY src ./src
 RUN cargo build --release --locked --bin webhook-relay \
     && strip target/release/webhook-relay
@@ -15,10 +15,10 @@ RUN apt-get update \
     && mkdir -p /data /etc/webhook-relay \
     && chown relay:relay /data
 COPY --from=build /src/target/release/webhook-relay /usr/local/bin/webhook-relay
-COPY config/default.toml /etc/webhook-relay/default.toml
-# The SQLite file lives on the /data volume; override any key with RELAY__SECTION__KEY.
-ENV RELAY_CONFIG=/etc/webhook-relay/default.toml \
-    RELAY__STORAGE__URL=sqlite:///data/relay.db
+# The image's defaults are a file (the SQLite file on the /data volume), not RELAY__
+# variables, which would beat the file a user mounts in its place.
+COPY config/deploy/image.toml /etc/webhook-relay/default.toml
+ENV RELAY_CONFIG=/etc/webhook-relay/default.toml
 USER relay:relay
 WORKDIR /data
 VOLUME ["/data"]

@@ -40,6 +40,7 @@ mod box_api;
 mod cli;
 mod crash_restart;
 mod delivery;
+mod deploy;
 mod disk;
 mod hostile_consumers;
 mod hostile_edge;
