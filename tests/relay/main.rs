@@ -47,3 +47,4 @@ mod openapi;
 mod ops;
 mod process;
 mod properties;
+mod tenant_isolation;
