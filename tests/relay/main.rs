@@ -37,6 +37,7 @@ mod box_api;
 mod cli;
 mod crash_restart;
 mod delivery;
+mod destinations;
 mod disk;
 mod hostile_consumers;
 mod hostile_input;
