@@ -75,7 +75,9 @@ impl CallbackClient {
     }
 
     /// Refuses a destination before any connection: an address literal (never passed to the
-    /// resolver), or through a proxy any host (the proxy would resolve it unchecked).
+    /// resolver), or through a proxy any host (the proxy would resolve it unchecked). The
+    /// proxy resolves the name once more: a name re-pointed between the two lookups is the
+    /// operator's proxy to contain, as the proxy is theirs.
     async fn check(&self, url: &Url) -> Result<(), String> {
         if self.proxied {
             return check_destination(url, &self.policy).await;
