@@ -16,6 +16,7 @@ use crate::box_api::tokens::BoxAuth;
 use crate::box_webhook::verify::Freshness;
 use crate::config::Config;
 use crate::delivery::client::CallbackClient;
+use crate::delivery::destination::DestinationPolicy;
 use crate::delivery::recorder::Recorder;
 use crate::delivery::retry::RetryPolicy;
 use crate::delivery::worker::{dispatch, poll, DeliveryContext, Limits};
@@ -153,12 +154,17 @@ impl Application {
         let health = Arc::new(StorageHealth::default());
         let (recorder, recorder_task) =
             Recorder::spawn(store.clone(), wake.clone(), metrics.clone(), health.clone());
+        // Validated with the configuration (and closed, never open, if it were not).
+        let destinations =
+            DestinationPolicy::new(d.allow_private_destinations, &d.allowed_private_networks)
+                .unwrap_or_default();
         let ctx = Arc::new(DeliveryContext {
             store: store.clone(),
             instances: instances.clone(),
             client: CallbackClient::new(
                 Duration::from_millis(d.timeout_ms),
-                d.allow_private_destinations,
+                destinations.clone(),
+                Some(d.proxy_url.expose()).filter(|p| !p.is_empty()),
             )?,
             policy: RetryPolicy::from(d),
             recorder,
@@ -225,7 +231,7 @@ impl Application {
             metrics,
             admin: AdminAuth::from_config(&config.admin).map(Arc::new),
             wake,
-            allow_private: d.allow_private_destinations,
+            destinations,
             box_auth,
             public_url: Some(config.server.public_url.as_str())
                 .filter(|u| !u.is_empty())

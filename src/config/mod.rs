@@ -180,8 +180,15 @@ pub struct DeliveryConfig {
     pub backoff_max_ms: u64,
     /// ± fraction applied to each delay.
     pub jitter: f64,
-    /// Allow callbacks to loopback, private, link-local and metadata addresses.
+    /// Allow callbacks to loopback, private, link-local, metadata and every other
+    /// special-purpose address.
     pub allow_private_destinations: bool,
+    /// CIDRs (`"10.20.0.0/16"`, `"fd00:1::/64"`) whose addresses callbacks may reach even
+    /// though they are not public: the finer alternative to `allow_private_destinations`.
+    pub allowed_private_networks: Vec<String>,
+    /// A proxy for every callback request (`http://proxy.internal:3128`). Empty: none, and
+    /// `HTTP_PROXY`/`ALL_PROXY` are ignored. Destinations are checked before the proxy.
+    pub proxy_url: Secret,
     /// Longest sleep of the poller that picks up due retries and abandoned events.
     pub poll_interval_ms: u64,
 }
@@ -198,6 +205,8 @@ impl Default for DeliveryConfig {
             backoff_max_ms: 262_144_000,
             jitter: 0.2,
             allow_private_destinations: false,
+            allowed_private_networks: Vec::new(),
+            proxy_url: Secret::default(),
             poll_interval_ms: 1_000,
         }
     }
@@ -410,6 +419,15 @@ impl Config {
         }
         if !(0.0..1.0).contains(&d.jitter) {
             return Err(invalid("delivery.jitter", "must be in [0, 1)"));
+        }
+        crate::delivery::destination::DestinationPolicy::new(
+            d.allow_private_destinations,
+            &d.allowed_private_networks,
+        )
+        .map_err(|r| invalid("delivery.allowed_private_networks", r))?;
+        if !d.proxy_url.is_empty() {
+            crate::delivery::client::check_proxy_url(d.proxy_url.expose())
+                .map_err(|r| invalid("delivery.proxy_url", r))?;
         }
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return Err(invalid("log.format", "must be \"text\" or \"json\""));

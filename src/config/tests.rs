@@ -210,3 +210,38 @@ name = "A"
         "{shown}"
     );
 }
+
+#[test]
+fn destination_keys_are_checked_and_the_proxy_password_is_masked() {
+    for (toml, key) in [
+        (
+            "[delivery]\nallowed_private_networks = [\"10.20.0.0/16\", \"10.0.0.1\"]\n",
+            "delivery.allowed_private_networks",
+        ),
+        (
+            "[delivery]\nallowed_private_networks = [\"fd00::/200\"]\n",
+            "delivery.allowed_private_networks",
+        ),
+        (
+            "[delivery]\nproxy_url = \"socks5://p:1080\"\n",
+            "delivery.proxy_url",
+        ),
+        (
+            "[delivery]\nproxy_url = \"not a url\"\n",
+            "delivery.proxy_url",
+        ),
+    ] {
+        let err = Config::from_toml(toml, &Env::new())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(key), "{toml}: {err}");
+    }
+    let (cfg, _) = Config::from_toml(
+        "[delivery]\nallowed_private_networks = [\"10.20.0.0/16\", \"fd00:1::/64\"]\n\
+         proxy_url = \"http://user:hunter2@proxy.internal:3128\"\n",
+        &Env::new(),
+    )
+    .unwrap();
+    assert_eq!(cfg.delivery.allowed_private_networks.len(), 2);
+    assert!(!cfg.redacted().to_string().contains("hunter2"));
+}

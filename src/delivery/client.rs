@@ -1,15 +1,16 @@
 //! The callback HTTP client: one pooled `reqwest` client, no redirects, a whole-request
-//! timeout, a capped read of the response, and a guard that refuses loopback, private,
-//! link-local and metadata destinations (checked on the resolved addresses, not the name).
+//! timeout, a capped read of the response, and the [`super::destination`] guard on every
+//! connect (checked on the resolved addresses, not the name). Proxy variables of the
+//! environment are ignored; a proxy is used only when `delivery.proxy_url` names one.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use url::{Host, Url};
 
+use super::destination::{check_destination, DestinationPolicy, PolicyResolver, REFUSED};
 use super::retry::{parse_retry_after, Outcome};
 use crate::event::sign::{
     elements_signature, standard_key, standard_signature, ID_HEADER, SIGNATURE_HEADER,
@@ -35,14 +36,21 @@ pub struct PostResult {
 #[derive(Clone)]
 pub struct CallbackClient {
     http: reqwest::Client,
-    allow_private: bool,
+    policy: DestinationPolicy,
+    proxied: bool,
 }
 
 impl CallbackClient {
-    /// Builds the client. With `allow_private` false, destinations resolving only to
-    /// loopback, private, link-local or metadata addresses are refused.
-    pub fn new(timeout: Duration, allow_private: bool) -> Result<Self, reqwest::Error> {
+    /// Builds the client: destinations `policy` refuses are never connected to. `proxy`
+    /// (`delivery.proxy_url`), when set, carries every request; `HTTP_PROXY`, `ALL_PROXY`
+    /// and the like are ignored either way, so a proxy is never chosen by the environment.
+    pub fn new(
+        timeout: Duration,
+        policy: DestinationPolicy,
+        proxy: Option<&str>,
+    ) -> Result<Self, reqwest::Error> {
         let mut builder = reqwest::Client::builder()
+            .no_proxy()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
@@ -50,13 +58,36 @@ impl CallbackClient {
             .pool_max_idle_per_host(64)
             .tcp_nodelay(true)
             .user_agent(concat!("webhook-relay/", env!("CARGO_PKG_VERSION")));
-        if !allow_private {
-            builder = builder.dns_resolver(Arc::new(PublicOnlyResolver));
+        match proxy {
+            // The proxy resolves the destination, not this resolver (which would only see the
+            // operator's proxy): `post` checks the destination itself first.
+            Some(url) => builder = builder.proxy(reqwest::Proxy::all(url)?),
+            None if !policy.allows_everything() => {
+                builder = builder.dns_resolver(Arc::new(PolicyResolver(policy.clone())));
+            }
+            None => {}
         }
         Ok(Self {
             http: builder.build()?,
-            allow_private,
+            policy,
+            proxied: proxy.is_some(),
         })
+    }
+
+    /// Refuses a destination before any connection: an address literal (never passed to the
+    /// resolver), or through a proxy any host (the proxy would resolve it unchecked). The
+    /// proxy resolves the name once more: a name re-pointed between the two lookups is the
+    /// operator's proxy to contain, as the proxy is theirs.
+    async fn check(&self, url: &Url) -> Result<(), String> {
+        if self.proxied {
+            return check_destination(url, &self.policy).await;
+        }
+        let literal = match url.host() {
+            Some(Host::Ipv4(ip)) => Some(IpAddr::V4(ip)),
+            Some(Host::Ipv6(ip)) => Some(IpAddr::V6(ip)),
+            _ => None,
+        };
+        literal.map_or(Ok(()), |ip| self.policy.check(ip))
     }
 
     /// POSTs `body` to `url` with the relay's headers: `Elements-Webhook-Signature` when
@@ -75,15 +106,8 @@ impl CallbackClient {
             error: Some(error),
             duration: started.elapsed(),
         };
-        if !self.allow_private {
-            let literal = match url.host() {
-                Some(Host::Ipv4(ip)) => Some(IpAddr::V4(ip)),
-                Some(Host::Ipv6(ip)) => Some(IpAddr::V6(ip)),
-                _ => None,
-            };
-            if literal.is_some_and(is_forbidden) {
-                return failed(FORBIDDEN.into());
-            }
+        if let Err(reason) = self.check(url).await {
+            return failed(reason);
         }
         let mut request = self
             .http
@@ -140,9 +164,16 @@ impl CallbackClient {
     }
 }
 
-const FORBIDDEN: &str =
-    "destination refused: address is loopback, private, link-local or metadata \
-     (set delivery.allow_private_destinations = true to allow)";
+/// Checks `delivery.proxy_url`: an `http` or `https` URL with a host (the reason never
+/// repeats the URL: it may hold the proxy's password).
+pub fn check_proxy_url(url: &str) -> Result<(), String> {
+    let parsed = Url::parse(url).map_err(|e| format!("not a URL ({e})"))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
+        return Err("must be an http:// or https:// URL with a host".into());
+    }
+    reqwest::Proxy::all(url).map_err(|_| "not a usable proxy URL".to_string())?;
+    Ok(())
+}
 
 /// A transport error as text, without the URL (it may carry credentials).
 fn describe(e: &reqwest::Error) -> String {
@@ -159,8 +190,8 @@ fn describe(e: &reqwest::Error) -> String {
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
         let msg = s.to_string();
-        if msg.contains("destination refused") {
-            return FORBIDDEN.into();
+        if let Some(at) = msg.find(REFUSED) {
+            return msg[at..].to_string();
         }
         if !text.contains(&msg) {
             text.push_str(": ");
@@ -169,117 +200,4 @@ fn describe(e: &reqwest::Error) -> String {
         source = s.source();
     }
     text
-}
-
-/// Checks a callback URL before it is accepted (admin API): refused when its host is, or
-/// resolves to, any loopback, private, link-local or metadata address, or does not resolve.
-pub async fn check_destination(url: &Url) -> Result<(), String> {
-    let port = url.port_or_known_default().unwrap_or(443);
-    let addrs: Vec<IpAddr> = match url.host() {
-        Some(Host::Ipv4(ip)) => vec![IpAddr::V4(ip)],
-        Some(Host::Ipv6(ip)) => vec![IpAddr::V6(ip)],
-        Some(Host::Domain(name)) => {
-            let lookup = tokio::time::timeout(
-                Duration::from_secs(5),
-                tokio::net::lookup_host((name, port)),
-            )
-            .await;
-            match lookup {
-                Ok(Ok(found)) => found.map(|a| a.ip()).collect(),
-                _ => return Err(format!("host {name} does not resolve")),
-            }
-        }
-        None => return Err("URL has no host".into()),
-    };
-    if addrs.is_empty() || addrs.iter().any(|ip| is_forbidden(*ip)) {
-        return Err(FORBIDDEN.into());
-    }
-    Ok(())
-}
-
-/// Resolves names and keeps only public addresses.
-struct PublicOnlyResolver;
-
-impl Resolve for PublicOnlyResolver {
-    fn resolve(&self, name: Name) -> Resolving {
-        Box::pin(async move {
-            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((name.as_str(), 0))
-                .await?
-                .filter(|a| !is_forbidden(a.ip()))
-                .collect();
-            if addrs.is_empty() {
-                return Err(
-                    std::io::Error::new(std::io::ErrorKind::PermissionDenied, FORBIDDEN).into(),
-                );
-            }
-            Ok(Box::new(addrs.into_iter()) as Addrs)
-        })
-    }
-}
-
-/// Loopback, private, link-local (metadata included), shared, unspecified, multicast or
-/// broadcast: never a legitimate public callback.
-pub fn is_forbidden(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => forbidden_v4(v4),
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return forbidden_v4(v4);
-            }
-            let seg0 = v6.segments()[0];
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (seg0 & 0xfe00) == 0xfc00 // unique local, incl. fd00:ec2::254
-                || (seg0 & 0xffc0) == 0xfe80 // link-local
-                || v6 == Ipv6Addr::new(0x64, 0xff9b, 0, 0, 0, 0, 0xa9fe, 0xa9fe)
-        }
-    }
-}
-
-fn forbidden_v4(ip: Ipv4Addr) -> bool {
-    let o = ip.octets();
-    ip.is_loopback()
-        || ip.is_private()
-        || ip.is_link_local() // 169.254/16, incl. 169.254.169.254
-        || ip.is_unspecified()
-        || ip.is_broadcast()
-        || ip.is_multicast()
-        || o[0] == 0
-        || (o[0] == 100 && (o[1] & 0xc0) == 64) // 100.64/10 shared address space
-        || (o[0] == 192 && o[1] == 0 && o[2] == 0) // IETF protocol assignments
-        || (o[0] == 198 && (o[1] & 0xfe) == 18) // benchmarking
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn private_and_metadata_addresses_are_forbidden() {
-        for ip in [
-            "127.0.0.1",
-            "10.1.2.3",
-            "172.16.0.1",
-            "192.168.1.1",
-            "169.254.169.254",
-            "100.100.100.200",
-            "0.0.0.0",
-            "::1",
-            "::",
-            "fe80::1",
-            "fd00:ec2::254",
-            "::ffff:127.0.0.1",
-            "::ffff:169.254.169.254",
-        ] {
-            assert!(is_forbidden(ip.parse().unwrap()), "{ip}");
-        }
-    }
-
-    #[test]
-    fn public_addresses_are_allowed() {
-        for ip in ["93.184.216.34", "8.8.8.8", "2606:4700::1111", "172.32.0.1"] {
-            assert!(!is_forbidden(ip.parse().unwrap()), "{ip}");
-        }
-    }
 }

@@ -110,17 +110,19 @@ async fn receive_v2(
         .flatten();
     let receipt = store(state, &instance, normalized).await?;
     if let Some(id) = deleted_webhook {
-        forget_webhook(state, &id).await;
+        forget_webhook(state, instance.id, &id).await;
     }
     Ok(receipt)
 }
 
 /// Box deleted one of its webhooks (app removed, tokens revoked, auto clean-up): if the
-/// relay created it, mark it deleted. The event itself is delivered as any other.
-async fn forget_webhook(state: &AppState, webhook_id: &str) {
+/// relay created it for this instance, mark it deleted (a delivery to one instance never
+/// touches another's record). The event itself is delivered as any other.
+async fn forget_webhook(state: &AppState, instance_id: i64, webhook_id: &str) {
     match state
         .store
         .mark_webhook_deleted(
+            instance_id,
             webhook_id,
             crate::store::now_ms(),
             "WEBHOOK.DELETED from Box",

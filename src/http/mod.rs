@@ -21,6 +21,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::box_api::tokens::BoxAuth;
 use crate::box_webhook::verify::Freshness;
+use crate::delivery::destination::DestinationPolicy;
 use crate::instance::Instances;
 use crate::metrics::Metrics;
 use crate::store::batch::BatchWriter;
@@ -52,8 +53,9 @@ pub struct AppState {
     pub admin: Option<Arc<admin::AdminAuth>>,
     /// Wakes the delivery poller (after a replay).
     pub wake: Arc<Notify>,
-    /// `delivery.allow_private_destinations`: callbacks to private addresses are accepted.
-    pub allow_private: bool,
+    /// `delivery.allow_private_destinations` and `delivery.allowed_private_networks`: which
+    /// callbacks are accepted.
+    pub destinations: DestinationPolicy,
     /// Box tokens of instances, and the Box client.
     pub box_auth: Arc<BoxAuth>,
     /// `server.public_url`, when set.

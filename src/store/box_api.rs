@@ -73,18 +73,30 @@ pub trait BoxApiStore {
     /// Ends `owner`'s lease without a change (the refresh failed).
     async fn abort_refresh(&self, instance_id: i64, owner: &str) -> Result<(), StoreError>;
 
-    /// Records a webhook created through the relay.
-    async fn insert_webhook(&self, webhook: &WebhookRow) -> Result<(), StoreError>;
+    /// Records a webhook created through the relay (again: the same instance may re-record
+    /// it). An id already recorded for another instance keeps its owner and its fields:
+    /// answers false and changes nothing.
+    async fn insert_webhook(&self, webhook: &WebhookRow) -> Result<bool, StoreError>;
 
     /// One webhook record.
     async fn get_webhook(&self, id: &str) -> Result<Option<WebhookRow>, StoreError>;
 
-    /// Updates a webhook's target, triggers and address.
+    /// Of `ids`, those recorded as live webhooks of `instance_id`.
+    async fn owned_webhook_ids(
+        &self,
+        instance_id: i64,
+        ids: &[String],
+    ) -> Result<Vec<String>, StoreError>;
+
+    /// Updates the target, triggers and address of a webhook of `webhook.instance_id`
+    /// (another instance's record is left as it is).
     async fn update_webhook(&self, webhook: &WebhookRow) -> Result<(), StoreError>;
 
-    /// Marks a webhook deleted; false when the relay did not create it (or it was already).
+    /// Marks a webhook of `instance_id` deleted; false when the relay did not create it for
+    /// that instance (or it was already deleted).
     async fn mark_webhook_deleted(
         &self,
+        instance_id: i64,
         id: &str,
         now_ms: i64,
         reason: &str,
@@ -219,14 +231,16 @@ macro_rules! impl_box_api_store {
             async fn insert_webhook(
                 &self,
                 w: &$crate::store::box_api::WebhookRow,
-            ) -> Result<(), $crate::store::StoreError> {
-                sqlx::query(
+            ) -> Result<bool, $crate::store::StoreError> {
+                // The owner never changes: a conflicting row of another instance is kept.
+                let n = sqlx::query(
                     "INSERT INTO box_webhooks (id, instance_id, target_id, target_type, \
                        triggers, address, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
-                     ON CONFLICT (id) DO UPDATE SET instance_id = excluded.instance_id, \
+                     ON CONFLICT (id) DO UPDATE SET \
                        target_id = excluded.target_id, target_type = excluded.target_type, \
                        triggers = excluded.triggers, address = excluded.address, \
-                       deleted_at = NULL, deleted_reason = NULL",
+                       deleted_at = NULL, deleted_reason = NULL \
+                     WHERE box_webhooks.instance_id = excluded.instance_id",
                 )
                 .bind(&w.id)
                 .bind(w.instance_id)
@@ -236,8 +250,9 @@ macro_rules! impl_box_api_store {
                 .bind(&w.address)
                 .bind(w.created_at_ms)
                 .execute(&self.$writer)
-                .await?;
-                Ok(())
+                .await?
+                .rows_affected();
+                Ok(n == 1)
             }
 
             async fn get_webhook(
@@ -252,19 +267,44 @@ macro_rules! impl_box_api_store {
                 Ok(row.as_ref().map(webhook_row))
             }
 
+            async fn owned_webhook_ids(
+                &self,
+                instance_id: i64,
+                ids: &[String],
+            ) -> Result<Vec<String>, $crate::store::StoreError> {
+                use sqlx::Row;
+                if ids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                // One page of Box's list (at most a few hundred ids): one query.
+                let marks: Vec<String> = (2..ids.len() + 2).map(|i| format!("${i}")).collect();
+                let sql = format!(
+                    "SELECT id FROM box_webhooks WHERE instance_id = $1 \
+                     AND deleted_at IS NULL AND id IN ({})",
+                    marks.join(", ")
+                );
+                let mut query = sqlx::query(&sql).bind(instance_id);
+                for id in ids {
+                    query = query.bind(id);
+                }
+                let rows = query.fetch_all(&self.$reader).await?;
+                Ok(rows.iter().map(|r| r.get("id")).collect())
+            }
+
             async fn update_webhook(
                 &self,
                 w: &$crate::store::box_api::WebhookRow,
             ) -> Result<(), $crate::store::StoreError> {
                 sqlx::query(
                     "UPDATE box_webhooks SET target_id = $2, target_type = $3, triggers = $4, \
-                       address = $5 WHERE id = $1",
+                       address = $5 WHERE id = $1 AND instance_id = $6",
                 )
                 .bind(&w.id)
                 .bind(&w.target_id)
                 .bind(&w.target_type)
                 .bind(serde_json::to_string(&w.triggers).unwrap_or_default())
                 .bind(&w.address)
+                .bind(w.instance_id)
                 .execute(&self.$writer)
                 .await?;
                 Ok(())
@@ -272,17 +312,19 @@ macro_rules! impl_box_api_store {
 
             async fn mark_webhook_deleted(
                 &self,
+                instance_id: i64,
                 id: &str,
                 now_ms: i64,
                 reason: &str,
             ) -> Result<bool, $crate::store::StoreError> {
                 let n = sqlx::query(
                     "UPDATE box_webhooks SET deleted_at = $2, deleted_reason = $3 \
-                     WHERE id = $1 AND deleted_at IS NULL",
+                     WHERE id = $1 AND deleted_at IS NULL AND instance_id = $4",
                 )
                 .bind(id)
                 .bind(now_ms)
                 .bind(reason)
+                .bind(instance_id)
                 .execute(&self.$writer)
                 .await?
                 .rows_affected();

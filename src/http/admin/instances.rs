@@ -41,8 +41,8 @@ async fn validate(state: &AppState, stored: &StoredInstance) -> Result<Instance,
     };
     let instance =
         Instance::from_stored(&probe).map_err(|(key, reason)| ApiError::invalid(key, reason))?;
-    if let (false, Some(url)) = (state.allow_private, &instance.callback_url) {
-        crate::delivery::client::check_destination(url)
+    if let Some(url) = &instance.callback_url {
+        crate::delivery::destination::check_destination(url, &state.destinations)
             .await
             .map_err(|reason| {
                 ApiError::invalid(

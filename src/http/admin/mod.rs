@@ -6,6 +6,7 @@
 
 pub mod events;
 pub mod instances;
+mod webhook_body;
 pub mod webhooks;
 
 use axum::extract::{Request, State};

@@ -3,6 +3,11 @@
 //! (`server.public_url` + `/webhooks/box/{id}`), `GET /webhooks`, `GET|PUT|DELETE
 //! /webhooks/{id}` mirror Box's. Authorized as `User <user_secret>, Element <instance token>`;
 //! Box is called with the instance's token, refreshed and retried once on a 401.
+//!
+//! Tenants are kept apart by the relay's records, not by Box: several instances often share
+//! one Box account, so Box would let one act on another's webhooks. `GET|PUT|DELETE
+//! /webhooks/{id}` act only on a live record of this instance (404 otherwise, before Box is
+//! called), and the list keeps only this instance's webhooks.
 
 use std::sync::Arc;
 
@@ -15,11 +20,12 @@ use axum::routing::get;
 use axum::{Extension, Json, Router};
 use bytes::Bytes;
 use reqwest::Method;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::box_api::triggers;
+use super::unavailable;
+use super::webhook_body::{read_body, HookRequest, Target};
 use crate::http::error::ApiError;
 use crate::http::AppState;
 use crate::instance::Instance;
@@ -109,109 +115,52 @@ async fn call_box(
     }
 }
 
+/// The answer for a webhook this instance may not see: the same whether it does not exist
+/// or belongs to another instance.
+const NO_SUCH_WEBHOOK: ApiError = ApiError::NotFound("no such webhook");
+
 /// A Box id in a path: digits only (Box's ids are numeric strings).
 fn box_id(raw: &str) -> Result<&str, ApiError> {
     (!raw.is_empty() && raw.len() <= 32 && raw.bytes().all(|b| b.is_ascii_digit()))
         .then_some(raw)
-        .ok_or(ApiError::NotFound("no such webhook"))
+        .ok_or(NO_SUCH_WEBHOOK)
 }
 
-/// A Box file or folder.
-struct Target {
-    id: String,
-    kind: String,
-}
-
-/// The checked fields of a create or update body (both required to create).
-struct HookRequest {
-    target: Option<Target>,
-    triggers: Option<Vec<String>>,
-}
-
-/// Reads and checks a create (`partial` false) or update body.
-fn read_body(body: &Bytes, partial: bool) -> Result<HookRequest, ApiError> {
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|e| ApiError::invalid("body", format!("not JSON ({e})")))?;
-    let Value::Object(body) = value else {
-        return Err(ApiError::invalid("body", "must be a JSON object"));
-    };
-    let target = match body.get("target") {
-        None if partial => None,
-        Some(Value::Object(t)) => Some(read_target(t)?),
-        _ => {
-            return Err(ApiError::invalid(
-                "target",
-                "required: {\"id\", \"type\": \"file\"|\"folder\"}",
-            ))
+/// The live record of the webhook `raw` names, when it belongs to `instance`; 404 otherwise.
+async fn owned(state: &AppState, instance: &Instance, raw: &str) -> Result<WebhookRow, ApiError> {
+    let id = box_id(raw)?;
+    match state.store.get_webhook(id).await {
+        Ok(Some(row)) if row.instance_id == instance.id && row.deleted_at_ms.is_none() => Ok(row),
+        Ok(Some(_)) => {
+            tracing::info!(
+                instance_id = instance.id,
+                webhook_id = id,
+                "webhook request refused: not this instance's webhook"
+            );
+            Err(NO_SUCH_WEBHOOK)
         }
-    };
-    let list = match body.get("triggers") {
-        None if partial => None,
-        Some(Value::Array(list)) if !list.is_empty() => Some(list),
-        _ => {
-            return Err(ApiError::invalid(
-                "triggers",
-                "required: a non-empty array of Box triggers",
-            ))
-        }
-    };
-    let triggers = list
-        .map(|list| {
-            list.iter()
-                .enumerate()
-                .map(|(i, t)| match t.as_str() {
-                    Some(t) if triggers::is_known(t) => Ok(t.to_string()),
-                    _ => Err(ApiError::invalid(
-                        format!("triggers[{i}]"),
-                        format!("{t} is not a Box webhook trigger"),
-                    )),
-                })
-                .collect::<Result<Vec<_>, _>>()
-        })
-        .transpose()?;
-    Ok(HookRequest { target, triggers })
-}
-
-fn read_target(t: &Map<String, Value>) -> Result<Target, ApiError> {
-    let id = match t.get("id") {
-        Some(Value::String(s)) if !s.is_empty() => s.clone(),
-        Some(Value::Number(n)) => n.to_string(),
-        _ => {
-            return Err(ApiError::invalid(
-                "target.id",
-                "required: the Box file or folder id",
-            ))
-        }
-    };
-    let kind = match t.get("type").and_then(Value::as_str) {
-        Some(k @ ("file" | "folder")) => k.to_string(),
-        _ => return Err(ApiError::invalid("target.type", "\"file\" or \"folder\"")),
-    };
-    if kind == "folder" && id == "0" {
-        return Err(ApiError::invalid(
-            "target.id",
-            "Box does not allow webhooks on the root folder (id 0)",
-        ));
+        Ok(None) => Err(NO_SUCH_WEBHOOK),
+        Err(e) => Err(unavailable(state, e)),
     }
-    Ok(Target { id, kind })
 }
 
-/// The address Box calls for `instance`.
-fn address(state: &AppState, instance: &Instance) -> Result<String, ApiError> {
-    let base = state
-        .public_url
-        .as_deref()
-        .ok_or_else(|| ApiError::Conflict {
-            code: "not_configured",
-            detail:
-                "server.public_url is not configured: the relay does not know its public address"
-                    .into(),
-        })?;
-    Ok(format!(
+/// The address Box calls for `instance`, when `server.public_url` is set.
+fn own_address(state: &AppState, instance: &Instance) -> Option<String> {
+    let base = state.public_url.as_deref()?;
+    Some(format!(
         "{}/webhooks/box/{}",
         base.trim_end_matches('/'),
         instance.id
     ))
+}
+
+/// The address Box calls for `instance`; 409 without `server.public_url`.
+fn address(state: &AppState, instance: &Instance) -> Result<String, ApiError> {
+    own_address(state, instance).ok_or_else(|| ApiError::Conflict {
+        code: "not_configured",
+        detail: "server.public_url is not configured: the relay does not know its public address"
+            .into(),
+    })
 }
 
 /// `POST /webhooks`: creates the Box webhook; answers Box's (201).
@@ -262,9 +211,19 @@ pub async fn create(
         deleted_at_ms: None,
         deleted_reason: None,
     };
-    if let Err(e) = state.store.insert_webhook(&row).await {
+    match state.store.insert_webhook(&row).await {
+        Ok(true) => {}
+        // Box ids are unique: only a confused Box (or store) gets here. The record keeps its
+        // owner; this instance cannot manage that webhook through the relay.
+        Ok(false) => tracing::error!(
+            instance_id = instance.id,
+            webhook_id = %id,
+            "Box returned a webhook id recorded for another instance; its owner is unchanged"
+        ),
         // Box has the webhook; its deliveries are accepted whether or not it is recorded.
-        tracing::error!(error = %e, webhook_id = %id, "could not record a created Box webhook");
+        Err(e) => {
+            tracing::error!(error = %e, webhook_id = %id, "could not record a created Box webhook")
+        }
     }
     tracing::info!(instance_id = instance.id, webhook_id = %id, "Box webhook created");
     Ok((
@@ -273,7 +232,9 @@ pub async fn create(
     ))
 }
 
-/// `GET /webhooks`: Box's list as a bare array; Box's `next_marker` as `Next-Cursor`.
+/// `GET /webhooks`: Box's list as a bare array, keeping only this instance's webhooks (its
+/// live records, or those whose address is this instance's); Box's `next_marker` as
+/// `Next-Cursor`. A page may hold fewer entries than `limit`, or none, before the last.
 pub async fn list(
     State(state): State<AppState>,
     Extension(instance): Extension<Arc<Instance>>,
@@ -296,31 +257,62 @@ pub async fn list(
     {
         headers.insert("next-cursor", next);
     }
+    let entries = match page.get("entries") {
+        Some(Value::Array(entries)) => entries.clone(),
+        _ => Vec::new(),
+    };
     Ok((
         headers,
-        Json(page.get("entries").cloned().unwrap_or_else(|| json!([]))),
+        Json(Value::Array(only_own(&state, &instance, entries).await?)),
     ))
 }
 
-/// `GET /webhooks/{id}`: Box's webhook.
+/// Of Box's `entries`, those of `instance`.
+async fn only_own(
+    state: &AppState,
+    instance: &Instance,
+    entries: Vec<Value>,
+) -> Result<Vec<Value>, ApiError> {
+    let id_of = |w: &Value| w.get("id").and_then(Value::as_str).map(str::to_string);
+    let ids: Vec<String> = entries.iter().filter_map(id_of).collect();
+    let recorded = state
+        .store
+        .owned_webhook_ids(instance.id, &ids)
+        .await
+        .map_err(|e| unavailable(state, e))?;
+    let address = own_address(state, instance);
+    Ok(entries
+        .into_iter()
+        .filter(|w| {
+            let ours =
+                address.is_some() && w.get("address").and_then(Value::as_str) == address.as_deref();
+            ours || id_of(w).is_some_and(|id| recorded.contains(&id))
+        })
+        .collect())
+}
+
+/// `GET /webhooks/{id}`: Box's webhook, when it is this instance's.
 pub async fn show(
     State(state): State<AppState>,
     Extension(instance): Extension<Arc<Instance>>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let path = format!("webhooks/{}", box_id(&id)?);
+    let row = owned(&state, &instance, &id).await?;
+    let path = format!("webhooks/{}", row.id);
     let (_, webhook) = call_box(&state, &instance, Method::GET, &path, &[], None).await?;
     Ok(Json(webhook))
 }
 
-/// `PUT /webhooks/{id}`: new target and/or triggers (the address stays the relay's).
+/// `PUT /webhooks/{id}`: new target and/or triggers (the address stays the relay's), when it
+/// is this instance's.
 pub async fn update(
     State(state): State<AppState>,
     Extension(instance): Extension<Arc<Instance>>,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let id = box_id(&id)?;
+    let mut row = owned(&state, &instance, &id).await?;
+    let id = row.id.clone();
     let HookRequest { target, triggers } = read_body(&body, true)?;
     let address = address(&state, &instance)?;
     let mut request = json!({ "address": address });
@@ -332,29 +324,28 @@ pub async fn update(
     }
     let path = format!("webhooks/{id}");
     let (_, webhook) = call_box(&state, &instance, Method::PUT, &path, &[], Some(&request)).await?;
-    if let Ok(Some(mut row)) = state.store.get_webhook(id).await {
-        if let Some(t) = target {
-            row.target_id = t.id;
-            row.target_type = t.kind;
-        }
-        if let Some(t) = triggers {
-            row.triggers = t;
-        }
-        row.address = address;
-        if let Err(e) = state.store.update_webhook(&row).await {
-            tracing::warn!(error = %e, webhook_id = id, "could not record a Box webhook change");
-        }
+    if let Some(t) = target {
+        row.target_id = t.id;
+        row.target_type = t.kind;
+    }
+    if let Some(t) = triggers {
+        row.triggers = t;
+    }
+    row.address = address;
+    if let Err(e) = state.store.update_webhook(&row).await {
+        tracing::warn!(error = %e, webhook_id = id, "could not record a Box webhook change");
     }
     Ok(Json(webhook))
 }
 
-/// `DELETE /webhooks/{id}`: deletes Box's webhook (204, as Box).
+/// `DELETE /webhooks/{id}`: deletes Box's webhook (204, as Box), when it is this instance's.
 pub async fn delete(
     State(state): State<AppState>,
     Extension(instance): Extension<Arc<Instance>>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let id = box_id(&id)?;
+    let row = owned(&state, &instance, &id).await?;
+    let id = row.id.as_str();
     call_box(
         &state,
         &instance,
@@ -366,7 +357,7 @@ pub async fn delete(
     .await?;
     if let Err(e) = state
         .store
-        .mark_webhook_deleted(id, now_ms(), "deleted through the relay")
+        .mark_webhook_deleted(instance.id, id, now_ms(), "deleted through the relay")
         .await
     {
         tracing::warn!(error = %e, webhook_id = id, "could not record a Box webhook deletion");

@@ -138,6 +138,11 @@ impl FakeBox {
         self.state.webhooks.lock().unwrap().clone()
     }
 
+    /// Box loses a webhook (as if deleted behind the relay's back).
+    pub fn forget_webhook(&self, id: &str) {
+        self.state.webhooks.lock().unwrap().remove(id);
+    }
+
     /// The next API call answers this Box error (with `Retry-After` when given).
     pub fn fail_next(&self, status: u16, code: &str, message: &str, retry_after: Option<u64>) {
         self.state.fail_next.lock().unwrap().push_back((
