@@ -14,6 +14,11 @@ impl Config {
             env,
         )?;
         expand_secret(&mut self.storage.url, "storage.url", env)?;
+        expand_secret(
+            &mut self.secrets.encryption_key,
+            "secrets.encryption_key",
+            env,
+        )?;
         expand_string(&mut self.events.sender, "events.sender", env)?;
         expand_string(&mut self.log.format, "log.format", env)?;
         expand_string(&mut self.log.level, "log.level", env)?;

@@ -43,6 +43,8 @@ pub struct Config {
     pub admin: AdminConfig,
     /// Where events are stored.
     pub storage: StorageConfig,
+    /// The key that encrypts every secret the relay stores.
+    pub secrets: SecretsConfig,
     /// How Box deliveries are checked.
     #[serde(rename = "box")]
     pub box_: BoxConfig,
@@ -95,6 +97,16 @@ pub struct AdminConfig {
     pub organization_secret: Secret,
 }
 
+/// `[secrets]`: how the secrets the relay stores (instance configurations, Box tokens) are
+/// encrypted at rest.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SecretsConfig {
+    /// AES-256-GCM key of every stored secret: 32 bytes, standard base64. Empty: on SQLite a
+    /// key is generated beside the database file; PostgreSQL refuses to start without one.
+    pub encryption_key: Secret,
+}
+
 /// `[storage]`
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -126,8 +138,7 @@ pub struct BoxConfig {
     pub api_url: String,
     /// Base URL of Box's OAuth 2.0 token endpoint (`{oauth_url}/oauth2/token`).
     pub oauth_url: String,
-    /// Key that encrypts Box tokens at rest: 32 bytes, standard base64. Required to
-    /// provision instances with Box OAuth or Client Credentials.
+    /// The former name of `secrets.encryption_key`, still accepted as the same key.
     pub token_key: Secret,
 }
 
@@ -340,10 +351,7 @@ impl Config {
                 crate::instance::parse_callback_url(url).map_err(|r| invalid(key, r))?;
             }
         }
-        if !self.box_.token_key.is_empty() {
-            crate::box_api::crypto::TokenCipher::from_base64(self.box_.token_key.expose())
-                .map_err(|r| invalid("box.token_key", r))?;
-        }
+        self.validate_secrets_key()?;
         let d = &self.delivery;
         for (key, value) in [
             ("delivery.concurrency", d.concurrency as u64),
@@ -395,6 +403,34 @@ impl Config {
         Ok(instances)
     }
 
+    /// The key of every stored secret: `secrets.encryption_key`, else `box.token_key`.
+    pub fn secrets_key(&self) -> Option<&Secret> {
+        [&self.secrets.encryption_key, &self.box_.token_key]
+            .into_iter()
+            .find(|k| !k.is_empty())
+    }
+
+    fn validate_secrets_key(&self) -> Result<(), ConfigError> {
+        use crate::secret::cipher::decode_key;
+        let mut keys = Vec::new();
+        for (name, key) in [
+            ("secrets.encryption_key", &self.secrets.encryption_key),
+            ("box.token_key", &self.box_.token_key),
+        ] {
+            if !key.is_empty() {
+                keys.push(decode_key(key.expose()).map_err(|r| invalid(name, r))?);
+            }
+        }
+        if keys.len() == 2 && keys[0] != keys[1] {
+            return Err(invalid(
+                "secrets.encryption_key",
+                "differs from box.token_key; box.token_key is its former name: set only \
+                 secrets.encryption_key (or both to the same key)",
+            ));
+        }
+        Ok(())
+    }
+
     /// The effective configuration as JSON, with every secret replaced by `***`.
     pub fn redacted(&self) -> serde_json::Value {
         let mut value = serde_json::to_value(self).unwrap_or_default();
@@ -416,10 +452,23 @@ impl Config {
     }
 }
 
-/// Instance configuration keys whose values are secrets (masked in every output).
+/// Instance configuration keys whose values are secrets (masked in every output): any key
+/// naming a key, token, secret or password, whatever its case (`oauth.api.secret`,
+/// `some.apiKey`, `client_secret`, `db.password`, `box.webhook.v1.token`).
 pub fn is_secret_key(key: &str) -> bool {
+    const NAMES: [&str; 9] = [
+        "apikey",
+        "api_key",
+        "apisecret",
+        "secret",
+        "password",
+        "passwd",
+        "token",
+        "passphrase",
+        "credential",
+    ];
     let k = key.to_ascii_lowercase();
-    k.ends_with(".key") || k.ends_with(".token") || k.contains("secret") || k.contains("password")
+    k.ends_with(".key") || NAMES.iter().any(|name| k.contains(name))
 }
 
 mod expand;

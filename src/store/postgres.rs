@@ -25,13 +25,25 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations/
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    /// Seals and opens instance secrets; without it instances cannot be read or written.
+    key: Option<crate::secret::Cipher>,
 }
 
+/// The `application_name` of the relay's connections: `secrets rotate` refuses to run while
+/// a session with this name is connected to the database.
+const APPLICATION_NAME: &str = "webhook-relay";
+
 impl PostgresStore {
+    /// The store, sealing instance secrets with `key`.
+    pub fn with_key(mut self, key: Option<crate::secret::Cipher>) -> Self {
+        self.key = key;
+        self
+    }
+
     /// Connects and migrates (sqlx takes an advisory lock, so replicas starting together
     /// migrate once). Unlike SQLite, leases are left alone: other replicas may hold them.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
-        let options = PgConnectOptions::from_str(url)?;
+        let options = PgConnectOptions::from_str(url)?.application_name(APPLICATION_NAME);
         let pool = PgPoolOptions::new()
             .max_connections(8)
             .min_connections(1)
@@ -43,8 +55,52 @@ impl PostgresStore {
             .run(&pool)
             .await
             .map_err(|e| StoreError::Unavailable(format!("migration failed: {e}")))?;
-        Ok(Self { pool })
+        Ok(Self { pool, key: None })
     }
+}
+
+/// Re-seals every secret of the database at `url` from `old` to `new` in one transaction.
+/// Refused while a relay is connected (a session named [`APPLICATION_NAME`]); a relay that
+/// starts meanwhile waits for the transaction at its own start-up check, then opens its rows
+/// with its key or refuses to start.
+pub async fn rotate_secrets(
+    url: &str,
+    old: &crate::secret::Cipher,
+    new: &crate::secret::Cipher,
+) -> Result<super::secrets::SecretsReport, StoreError> {
+    use sqlx::{Connection, PgConnection};
+    let options = PgConnectOptions::from_str(url)?.application_name("webhook-relay-secrets");
+    let mut conn = PgConnection::connect_with(&options).await?;
+    let result = async {
+        MIGRATOR
+            .run(&mut conn)
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("migration failed: {e}")))?;
+        let mut tx = conn.begin().await?;
+        sqlx::query("LOCK TABLE instances_meta IN EXCLUSIVE MODE")
+            .execute(&mut *tx)
+            .await?;
+        let relays: i64 = sqlx::query(
+            "SELECT COUNT(*) AS n FROM pg_stat_activity \
+             WHERE datname = current_database() AND application_name = $1",
+        )
+        .bind(APPLICATION_NAME)
+        .fetch_one(&mut *tx)
+        .await?
+        .get("n");
+        if relays > 0 {
+            return Err(StoreError::Unavailable(format!(
+                "{relays} relay connection(s) use this database: stop every relay replica \
+                 (and any `webhook-relay events`) first"
+            )));
+        }
+        let report = super::secrets::convert_rows!(tx, old, new, true)?;
+        tx.commit().await?;
+        Ok(report)
+    }
+    .await;
+    let _ = conn.close().await;
+    result
 }
 
 /// Claims, in order: due pending events, then events whose lease expired. Two statements, each
