@@ -174,13 +174,10 @@ async fn run(args: Args) -> Result<()> {
         }
         Command::Secrets { command } => {
             let (config, _) = load(args.config)?;
-            let done = cli::secrets::run(
-                config.storage.url.expose(),
-                config.secrets_key(),
-                command,
-            )
-            .await
-            .map_err(anyhow::Error::msg)?;
+            let done =
+                cli::secrets::run(config.storage.url.expose(), config.secrets_key(), command)
+                    .await
+                    .map_err(anyhow::Error::msg)?;
             println!("{done}");
         }
         Command::Receive {

@@ -282,8 +282,25 @@ macro_rules! impl_admin_store {
                     )
                 })?;
                 let mut tx = self.$writer.begin().await?;
+                if $sqlite {
+                    // The clear values must not stay in the pages' free space.
+                    sqlx::query("PRAGMA secure_delete = ON")
+                        .execute(&mut *tx)
+                        .await?;
+                }
                 let report = $crate::store::secrets::convert_rows!(tx, key, key, false)?;
                 tx.commit().await?;
+                if $sqlite {
+                    sqlx::query("PRAGMA secure_delete = OFF")
+                        .execute(&self.$writer)
+                        .await?;
+                    if report.instances > 0 {
+                        // Nor in the WAL's older frames: copy it back and empty it.
+                        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                            .execute(&self.$writer)
+                            .await?;
+                    }
+                }
                 Ok(report)
             }
 

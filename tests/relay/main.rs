@@ -47,3 +47,5 @@ mod openapi;
 mod ops;
 mod process;
 mod properties;
+mod secrets_at_rest;
+mod secrets_rotate;
