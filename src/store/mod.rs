@@ -11,6 +11,7 @@ pub mod box_api;
 pub mod health;
 pub mod postgres;
 pub mod records;
+pub mod rotate;
 pub mod secrets;
 pub mod sqlite;
 
@@ -352,16 +353,15 @@ async fn open_as(
 }
 
 /// Re-seals every instance and Box token of the store at `url` from `old` to `new` in one
-/// transaction, refusing while a relay uses the store (see `sqlite::rotate_secrets`,
-/// `postgres::rotate_secrets`).
+/// transaction, refusing while a relay uses the store (see [`rotate`]).
 pub async fn rotate_secrets(
     url: &str,
     old: &Cipher,
     new: &Cipher,
 ) -> Result<secrets::SecretsReport, StoreError> {
     match StoreUrl::parse(url).map_err(StoreError::Unavailable)? {
-        StoreUrl::Sqlite(path) => sqlite::rotate_secrets(&path, old, new).await,
-        StoreUrl::Postgres(url) => postgres::rotate_secrets(&url, old, new).await,
+        StoreUrl::Sqlite(path) => rotate::sqlite(&path, old, new).await,
+        StoreUrl::Postgres(url) => rotate::postgres(&url, old, new).await,
     }
 }
 

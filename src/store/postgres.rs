@@ -19,7 +19,8 @@ super::admin::impl_admin_store!(PostgresStore, reader: pool, writer: pool, row: 
 
 super::box_api::impl_box_api_store!(PostgresStore, reader: pool, writer: pool, row: sqlx::postgres::PgRow);
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations/postgres");
+pub(super) static MIGRATOR: sqlx::migrate::Migrator =
+    sqlx::migrate!("src/store/migrations/postgres");
 
 /// PostgreSQL-backed [`Store`].
 #[derive(Debug, Clone)]
@@ -31,7 +32,7 @@ pub struct PostgresStore {
 
 /// The `application_name` of the relay's connections: `secrets rotate` refuses to run while
 /// a session with this name is connected to the database.
-const APPLICATION_NAME: &str = "webhook-relay";
+pub(super) const APPLICATION_NAME: &str = "webhook-relay";
 
 impl PostgresStore {
     /// The store, sealing instance secrets with `key`.
@@ -57,50 +58,6 @@ impl PostgresStore {
             .map_err(|e| StoreError::Unavailable(format!("migration failed: {e}")))?;
         Ok(Self { pool, key: None })
     }
-}
-
-/// Re-seals every secret of the database at `url` from `old` to `new` in one transaction.
-/// Refused while a relay is connected (a session named [`APPLICATION_NAME`]); a relay that
-/// starts meanwhile waits for the transaction at its own start-up check, then opens its rows
-/// with its key or refuses to start.
-pub async fn rotate_secrets(
-    url: &str,
-    old: &crate::secret::Cipher,
-    new: &crate::secret::Cipher,
-) -> Result<super::secrets::SecretsReport, StoreError> {
-    use sqlx::{Connection, PgConnection};
-    let options = PgConnectOptions::from_str(url)?.application_name("webhook-relay-secrets");
-    let mut conn = PgConnection::connect_with(&options).await?;
-    let result = async {
-        MIGRATOR
-            .run(&mut conn)
-            .await
-            .map_err(|e| StoreError::Unavailable(format!("migration failed: {e}")))?;
-        let mut tx = conn.begin().await?;
-        sqlx::query("LOCK TABLE instances_meta IN EXCLUSIVE MODE")
-            .execute(&mut *tx)
-            .await?;
-        let relays: i64 = sqlx::query(
-            "SELECT COUNT(*) AS n FROM pg_stat_activity \
-             WHERE datname = current_database() AND application_name = $1",
-        )
-        .bind(APPLICATION_NAME)
-        .fetch_one(&mut *tx)
-        .await?
-        .get("n");
-        if relays > 0 {
-            return Err(StoreError::Unavailable(format!(
-                "{relays} relay connection(s) use this database: stop every relay replica \
-                 (and any `webhook-relay events`) first"
-            )));
-        }
-        let report = super::secrets::convert_rows!(tx, old, new, true)?;
-        tx.commit().await?;
-        Ok(report)
-    }
-    .await;
-    let _ = conn.close().await;
-    result
 }
 
 /// Claims, in order: due pending events, then events whose lease expired. Two statements, each

@@ -132,7 +132,7 @@ pub fn reseal(id: i64, sealed: &str, old: &Cipher, new: &Cipher) -> Option<Strin
         .map(|plain| new.seal(id, plain.expose()))
 }
 
-/// Box tokens that do not open with `cipher`: the error for the first.
+/// Checks that a sealed Box token of instance `id` opens with `cipher`.
 pub fn check_box_token(id: i64, sealed: &str, cipher: &Cipher) -> Result<(), StoreError> {
     cipher
         .open(id, sealed)

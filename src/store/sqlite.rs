@@ -19,7 +19,7 @@ super::admin::impl_admin_store!(SqliteStore, reader: reader, writer: writer, row
 
 super::box_api::impl_box_api_store!(SqliteStore, reader: reader, writer: writer, row: sqlx::sqlite::SqliteRow);
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations/sqlite");
+pub(super) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations/sqlite");
 
 /// SQLite-backed [`Store`].
 #[derive(Debug, Clone)]
@@ -124,55 +124,6 @@ impl SqliteStore {
             key: None,
         })
     }
-}
-
-/// Re-seals every secret of the database at `path` from `old` to `new` in one transaction,
-/// on a connection that holds the file exclusively: while a relay (or any tool) has the file
-/// open, this is refused, and a relay started meanwhile waits for it (then opens its rows
-/// with its key, or refuses to start).
-pub async fn rotate_secrets(
-    path: &str,
-    old: &crate::secret::Cipher,
-    new: &crate::secret::Cipher,
-) -> Result<super::secrets::SecretsReport, StoreError> {
-    use sqlx::{Connection, SqliteConnection};
-    if !Path::new(path).exists() {
-        return Err(StoreError::Unavailable(format!("{path}: no such database")));
-    }
-    let in_use = |e: sqlx::Error| {
-        let text = e.to_string();
-        if text.contains("locked") || text.contains("busy") {
-            StoreError::Unavailable(format!(
-                "{path} is in use: stop the relay (and any `webhook-relay events`) first"
-            ))
-        } else {
-            StoreError::from(e)
-        }
-    };
-    let options = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))?
-        .locking_mode(sqlx::sqlite::SqliteLockingMode::Exclusive)
-        .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Full)
-        .busy_timeout(Duration::from_millis(500));
-    let mut conn = SqliteConnection::connect_with(&options)
-        .await
-        .map_err(in_use)?;
-    if let Err(e) = MIGRATOR.run(&mut conn).await {
-        let _ = conn.close().await;
-        return Err(match e {
-            sqlx::migrate::MigrateError::Execute(e) => in_use(e),
-            e => StoreError::Unavailable(format!("migration failed: {e}")),
-        });
-    }
-    let result = async {
-        let mut tx = conn.begin_with("BEGIN EXCLUSIVE").await.map_err(in_use)?;
-        let report = super::secrets::convert_rows!(tx, old, new, true)?;
-        tx.commit().await?;
-        Ok(report)
-    }
-    .await;
-    let _ = conn.close().await;
-    result
 }
 
 /// Copies the WAL back into the database file every 100 ms on a connection of its own, so
