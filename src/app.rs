@@ -11,7 +11,6 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::box_api::client::BoxClient;
-use crate::box_api::crypto::TokenCipher;
 use crate::box_api::tokens::BoxAuth;
 use crate::box_webhook::verify::Freshness;
 use crate::config::Config;
@@ -27,8 +26,10 @@ use crate::http::{router, AppState};
 use crate::instance::registry::keep_fresh;
 use crate::instance::{Instance, Instances};
 use crate::metrics::Metrics;
+use crate::secret::Cipher;
 use crate::store::batch::BatchWriter;
 use crate::store::health::StorageHealth;
+use crate::store::secrets::{resolve_key, KeySource};
 use crate::store::{self, Store, StoreError};
 
 /// Events held in memory (queued or in flight) at most; the rest wait in the store.
@@ -57,6 +58,9 @@ pub enum StartError {
          through the admin API; give the file's instances other ids"
     )]
     InstanceConflict(Vec<i64>),
+    /// No usable key for the secrets the store keeps.
+    #[error("{0}")]
+    SecretsKey(String),
 }
 
 /// The server's connection limits. Without `server.max_connections`, the cap is the
@@ -90,13 +94,36 @@ pub struct Application {
     config: Config,
     instances: Instances,
     store: Arc<dyn Store>,
+    key: Cipher,
 }
 
 impl Application {
     /// Opens the store (running migrations), loads the instances created through the admin
     /// API beside the config file's, and binds `server.listen`.
     pub async fn build(config: Config, instances: Vec<Instance>) -> Result<Self, StartError> {
-        let store = store::open(config.storage.url.expose()).await?;
+        let url = config.storage.url.expose();
+        let (key, source) =
+            resolve_key(url, config.secrets_key(), true).map_err(StartError::SecretsKey)?;
+        match &source {
+            KeySource::Configured => {}
+            KeySource::Generated(path) => tracing::warn!(
+                path = %path.display(),
+                "no secrets.encryption_key is configured: generated one in this file (mode \
+                 0600); back it up with the database, the stored secrets cannot be read without it"
+            ),
+            KeySource::KeyFile(path) => tracing::info!(
+                path = %path.display(),
+                "secrets are encrypted with the key in this file"
+            ),
+        }
+        let store = store::open_with_key(url, key.clone()).await?;
+        let sealed = store.seal_clear_secrets().await?;
+        if sealed.instances > 0 {
+            tracing::info!(
+                instances = sealed.instances,
+                "sealed instance secrets stored in clear by an earlier version"
+            );
+        }
         let instances = Instances::new(instances);
         let conflicts = instances.conflicts(&*store).await?;
         if !conflicts.is_empty() {
@@ -114,6 +141,7 @@ impl Application {
             config,
             instances,
             store,
+            key,
         })
     }
 
@@ -143,6 +171,7 @@ impl Application {
             config,
             instances,
             store,
+            key,
         } = self;
         let d = &config.delivery;
         let lease_ms = 2 * d.timeout_ms as i64;
@@ -207,14 +236,10 @@ impl Application {
             metrics.clone(),
             health.clone(),
         );
-        // Validated with the configuration: a set key is a usable key.
-        let cipher = Some(config.box_.token_key.expose())
-            .filter(|k| !k.is_empty())
-            .and_then(|k| TokenCipher::from_base64(k).ok());
         let box_auth = Arc::new(BoxAuth::new(
             store.clone(),
             BoxClient::new(&config.box_.api_url, &config.box_.oauth_url)?,
-            cipher,
+            Some(key),
         ));
         let state = AppState {
             instances,

@@ -8,8 +8,9 @@
 //!
 //! [`box_api`] calls Box for an instance (OAuth tokens, Box webhooks through the relay).
 //! [`config`] and [`instance`] describe what the relay serves; [`app`] wires it together;
-//! [`cli`] holds the helper commands (`box-sign`, `receive`, `events`); [`telemetry`] sets up
-//! logs and [`metrics`] counts what happens, for `GET /metrics`.
+//! [`cli`] holds the helper commands (`box-sign`, `receive`, `events`, `secrets`);
+//! [`telemetry`] sets up logs and [`metrics`] counts what happens, for `GET /metrics`;
+//! [`secret`] keeps secrets out of logs and sealed at rest.
 #![forbid(unsafe_code)]
 
 pub mod app;

@@ -49,6 +49,11 @@ enum Command {
         #[command(subcommand)]
         command: cli::events::EventsCommand,
     },
+    /// Manage the key that encrypts stored secrets (the relay must be stopped).
+    Secrets {
+        #[command(subcommand)]
+        command: cli::secrets::SecretsCommand,
+    },
     /// A small callback receiver that prints each event and checks its signature.
     Receive {
         /// Address to listen on.
@@ -166,6 +171,14 @@ async fn run(args: Args) -> Result<()> {
             if let Some(cursor) = next {
                 eprintln!("more: --cursor {cursor}");
             }
+        }
+        Command::Secrets { command } => {
+            let (config, _) = load(args.config)?;
+            let done =
+                cli::secrets::run(config.storage.url.expose(), config.secrets_key(), command)
+                    .await
+                    .map_err(anyhow::Error::msg)?;
+            println!("{done}");
         }
         Command::Receive {
             listen,

@@ -1,10 +1,9 @@
 //! Talking to Box's API on an instance's behalf, as Cloud Elements does: OAuth 2.0 tokens
-//! obtained at provisioning and kept fresh ([`tokens`], encrypted at rest by [`crypto`]), and
-//! the calls themselves ([`client`]) — token grants and Box V2 webhooks, whose triggers
-//! [`triggers`] knows.
+//! obtained at provisioning and kept fresh ([`tokens`], sealed at rest by
+//! [`crate::secret::cipher`]), and the calls themselves ([`client`]) — token grants and Box
+//! V2 webhooks, whose triggers [`triggers`] knows.
 
 pub mod client;
-pub mod crypto;
 pub mod tokens;
 pub mod triggers;
 

@@ -9,9 +9,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::client::{BoxClient, BoxError, Grant};
-use super::crypto::TokenCipher;
 use super::keys;
 use crate::instance::Instance;
+use crate::secret::Cipher;
 use crate::secret::Secret;
 use crate::store::box_api::TokenRow;
 use crate::store::{now_ms, Store, StoreError};
@@ -27,11 +27,11 @@ pub enum TokenError {
     /// The relay keeps no Box authorization for this instance.
     #[error("the instance has no Box authorization (provision it with an OAuth code or Client Credentials)")]
     NotAuthorized,
-    /// `box.token_key` is not configured.
-    #[error("box.token_key is not configured, so the relay cannot keep Box tokens")]
+    /// No secrets key is configured.
+    #[error("no secrets key is configured, so the relay cannot keep Box tokens")]
     NoKey,
     /// The stored tokens cannot be decrypted (the key changed).
-    #[error("the stored Box tokens cannot be decrypted with box.token_key; provision the instance again")]
+    #[error("the stored Box tokens cannot be decrypted with secrets.encryption_key; provision the instance again")]
     Unreadable,
     /// Box refused or could not be reached.
     #[error(transparent)]
@@ -57,15 +57,15 @@ pub struct AccessToken {
 pub struct BoxAuth {
     store: Arc<dyn Store>,
     client: BoxClient,
-    cipher: Option<TokenCipher>,
+    cipher: Option<Cipher>,
     owner: String,
     /// One refresh at a time per instance within this process.
     local: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl BoxAuth {
-    /// Tokens sealed with `cipher` (none: `box.token_key` is not configured).
-    pub fn new(store: Arc<dyn Store>, client: BoxClient, cipher: Option<TokenCipher>) -> Self {
+    /// Tokens sealed with `cipher` (none: no secrets key).
+    pub fn new(store: Arc<dyn Store>, client: BoxClient, cipher: Option<Cipher>) -> Self {
         Self {
             store,
             client,
@@ -80,7 +80,7 @@ impl BoxAuth {
         &self.client
     }
 
-    fn cipher(&self) -> Result<&TokenCipher, TokenError> {
+    fn cipher(&self) -> Result<&Cipher, TokenError> {
         self.cipher.as_ref().ok_or(TokenError::NoKey)
     }
 

@@ -43,6 +43,8 @@ pub struct Config {
     pub admin: AdminConfig,
     /// Where events are stored.
     pub storage: StorageConfig,
+    /// The key that encrypts every secret the relay stores.
+    pub secrets: SecretsConfig,
     /// How Box deliveries are checked.
     #[serde(rename = "box")]
     pub box_: BoxConfig,
@@ -112,6 +114,16 @@ pub struct AdminConfig {
     pub organization_secret: Secret,
 }
 
+/// `[secrets]`: how the secrets the relay stores (instance configurations, Box tokens) are
+/// encrypted at rest.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SecretsConfig {
+    /// AES-256-GCM key of every stored secret: 32 bytes, standard base64. Empty: on SQLite a
+    /// key is generated beside the database file; PostgreSQL refuses to start without one.
+    pub encryption_key: Secret,
+}
+
 /// `[storage]`
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -143,8 +155,7 @@ pub struct BoxConfig {
     pub api_url: String,
     /// Base URL of Box's OAuth 2.0 token endpoint (`{oauth_url}/oauth2/token`).
     pub oauth_url: String,
-    /// Key that encrypts Box tokens at rest: 32 bytes, standard base64. Required to
-    /// provision instances with Box OAuth or Client Credentials.
+    /// The former name of `secrets.encryption_key`, still accepted as the same key.
     pub token_key: Secret,
 }
 
@@ -388,10 +399,7 @@ impl Config {
                 crate::instance::parse_callback_url(url).map_err(|r| invalid(key, r))?;
             }
         }
-        if !self.box_.token_key.is_empty() {
-            crate::box_api::crypto::TokenCipher::from_base64(self.box_.token_key.expose())
-                .map_err(|r| invalid("box.token_key", r))?;
-        }
+        self.validate_secrets_key()?;
         let d = &self.delivery;
         for (key, value) in [
             ("delivery.concurrency", d.concurrency as u64),
@@ -492,12 +500,26 @@ fn mask_url_passwords(value: &mut serde_json::Value) {
     }
 }
 
-/// Instance configuration keys whose values are secrets (masked in every output).
+/// Instance configuration keys whose values are secrets (masked in every output): any key
+/// naming a key, token, secret or password, whatever its case (`oauth.api.secret`,
+/// `some.apiKey`, `client_secret`, `db.password`, `box.webhook.v1.token`).
 pub fn is_secret_key(key: &str) -> bool {
+    const NAMES: [&str; 9] = [
+        "apikey",
+        "api_key",
+        "apisecret",
+        "secret",
+        "password",
+        "passwd",
+        "token",
+        "passphrase",
+        "credential",
+    ];
     let k = key.to_ascii_lowercase();
-    k.ends_with(".key") || k.ends_with(".token") || k.contains("secret") || k.contains("password")
+    k.ends_with(".key") || NAMES.iter().any(|name| k.contains(name))
 }
 
 mod expand;
+mod secrets;
 #[cfg(test)]
 mod tests;

@@ -123,6 +123,7 @@ fn the_shipped_config_files_load() {
             ("ACME_BOX_PRIMARY", "p"),
             ("ACME_BOX_SECONDARY", "s"),
             ("ACME_BOX_V1_TOKEN", "t"),
+            ("RELAY_SECRETS_KEY", KEY_A),
         ]);
         if let Err(e) = Config::from_toml(text, &vars) {
             panic!("{name}: {e}");
@@ -244,4 +245,70 @@ fn destination_keys_are_checked_and_the_proxy_password_is_masked() {
     .unwrap();
     assert_eq!(cfg.delivery.allowed_private_networks.len(), 2);
     assert!(!cfg.redacted().to_string().contains("hunter2"));
+}
+
+const KEY_A: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+const KEY_B: &str = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
+
+#[test]
+fn every_key_that_names_a_secret_is_secret() {
+    for key in [
+        "oauth.api.secret",
+        "some.apiKey",
+        "x.API_KEY",
+        "vendor.apiSecret",
+        "client_secret",
+        "db.password",
+        "smtp.passwd",
+        "box.webhook.primary.key",
+        "box.webhook.v1.token",
+        "event.notification.standard.secret",
+        "refreshToken",
+        "oauth.api.key",
+    ] {
+        assert!(is_secret_key(key), "{key} is a secret");
+    }
+    for key in [
+        "event.notification.callback.url",
+        "event.notification.enabled",
+        "box.enterprise.id",
+        "box.auth",
+        "event.vendor.type",
+        "keyboard.layout",
+    ] {
+        assert!(!is_secret_key(key), "{key} is not a secret");
+    }
+}
+
+#[test]
+fn box_token_key_is_the_former_name_of_the_secrets_key() {
+    let load = |pairs: &[(&str, &str)]| Config::from_layers(None, &env(pairs));
+    let (cfg, _) = load(&[("RELAY__SECRETS__ENCRYPTION_KEY", KEY_A)]).unwrap();
+    assert_eq!(cfg.secrets_key().unwrap().expose(), KEY_A);
+    let (cfg, _) = load(&[("RELAY__BOX__TOKEN_KEY", KEY_B)]).unwrap();
+    assert_eq!(cfg.secrets_key().unwrap().expose(), KEY_B);
+    let (cfg, _) = load(&[
+        ("RELAY__SECRETS__ENCRYPTION_KEY", KEY_A),
+        ("RELAY__BOX__TOKEN_KEY", KEY_A),
+    ])
+    .unwrap();
+    assert_eq!(cfg.secrets_key().unwrap().expose(), KEY_A);
+    let (cfg, _) = load(&[]).unwrap();
+    assert!(cfg.secrets_key().is_none());
+
+    let err = load(&[
+        ("RELAY__SECRETS__ENCRYPTION_KEY", KEY_A),
+        ("RELAY__BOX__TOKEN_KEY", KEY_B),
+    ])
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("secrets.encryption_key") && err.contains("box.token_key"),
+        "{err}"
+    );
+    assert!(!err.contains(KEY_A) && !err.contains(KEY_B), "{err}");
+    let err = load(&[("RELAY__SECRETS__ENCRYPTION_KEY", "c2hvcnQ=")])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("secrets.encryption_key"), "{err}");
 }

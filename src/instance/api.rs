@@ -40,7 +40,7 @@ pub fn new_instance(body: &Value) -> Result<StoredInstance, KeyError> {
     let mut instance = StoredInstance {
         id: 0,
         name,
-        token: crate::secret::Secret::default(),
+        token: crate::secret::TokenDigest::of(""),
         tags: tags(body)?.unwrap_or_default(),
         configuration: BTreeMap::new(),
         disabled: disabled(body)?.unwrap_or(false),
@@ -137,7 +137,8 @@ fn merge_configuration(
 }
 
 /// The Cloud Elements answer for an instance: configuration values as strings, secrets
-/// masked, the keys the relay knows present (`null` when unset).
+/// masked, the keys the relay knows present (`null` when unset). The token is masked too:
+/// only its digest is kept, and the answer that creates the instance shows it once.
 pub fn render(instance: &Instance) -> Value {
     let mut configuration = Map::new();
     for key in keys::KNOWN {
@@ -149,7 +150,7 @@ pub fn render(instance: &Instance) -> Value {
     json!({
         "id": instance.id,
         "name": instance.name,
-        "token": instance.token.as_ref().map(|t| t.expose()),
+        "token": instance.token.map(|_| MASK),
         "element": { "key": "box", "name": "Box", "hub": "documents" },
         "configuration": configuration,
         "tags": instance.tags,

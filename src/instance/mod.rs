@@ -12,7 +12,7 @@ use url::Url;
 pub use registry::Instances;
 
 use crate::config::InstanceConfig;
-use crate::secret::Secret;
+use crate::secret::{Secret, TokenDigest};
 
 /// Configuration keys the relay understands; all others are kept and ignored.
 pub mod keys {
@@ -88,8 +88,8 @@ pub struct Instance {
     pub configuration: BTreeMap<String, serde_json::Value>,
     /// Config file or API.
     pub origin: Origin,
-    /// The instance token (API instances only).
-    pub token: Option<Secret>,
+    /// The digest of the instance token (API instances only).
+    pub token: Option<TokenDigest>,
     /// Creation time, unix milliseconds (API instances only).
     pub created_at_ms: Option<i64>,
 }
@@ -180,7 +180,7 @@ impl Instance {
             configuration: s.configuration.clone(),
         })?;
         instance.origin = Origin::Api;
-        instance.token = Some(s.token.clone());
+        instance.token = Some(s.token);
         instance.created_at_ms = Some(s.created_at_ms);
         Ok(instance)
     }

@@ -48,6 +48,12 @@ pub trait AdminStore {
     /// One event with its body and attempts.
     async fn event_detail(&self, event_id: &str) -> Result<Option<EventDetail>, StoreError>;
 
+    /// Seals instance rows stored before secrets were encrypted (hashes the token, seals the
+    /// configuration) and checks that every instance and Box token opens with the store's
+    /// key: a row that does not is an error naming the instance. Safe to run on several
+    /// replicas at once; run at start.
+    async fn seal_clear_secrets(&self) -> Result<super::secrets::SecretsReport, StoreError>;
+
     /// Queues a delivered, failed or pending event for immediate delivery with a fresh retry
     /// schedule; the body and `eventId` are unchanged.
     async fn replay(&self, event_id: &str, now_ms: i64) -> Result<Replay, StoreError>;
@@ -110,19 +116,30 @@ macro_rules! impl_admin_store {
             }
         }
 
-        fn instance_row(r: &$row) -> $crate::store::records::StoredInstance {
+        fn instance_row(
+            r: &$row,
+            key: Option<&$crate::secret::Cipher>,
+        ) -> Result<$crate::store::records::StoredInstance, $crate::store::StoreError> {
             use sqlx::Row;
-            $crate::store::records::StoredInstance {
-                id: r.get("id"),
+            use $crate::store::secrets;
+            let id: i64 = r.get("id");
+            let tags = serde_json::from_str(r.get::<&str, _>("tags")).map_err(|e| {
+                $crate::store::StoreError::Secrets(format!("instance {id}'s tags: {e}"))
+            })?;
+            Ok($crate::store::records::StoredInstance {
+                id,
                 name: r.get("name"),
-                token: $crate::secret::Secret::new(r.get::<String, _>("token")),
-                tags: serde_json::from_str(r.get::<&str, _>("tags")).unwrap_or_default(),
-                configuration: serde_json::from_str(r.get::<&str, _>("configuration"))
-                    .unwrap_or_default(),
+                token: secrets::token_digest(r.get::<&str, _>("token")),
+                tags,
+                configuration: secrets::open_configuration(
+                    id,
+                    r.get::<&str, _>("configuration"),
+                    key,
+                )?,
                 disabled: r.get("disabled"),
                 created_at_ms: r.get("created_at"),
                 updated_at_ms: r.get("updated_at"),
-            }
+            })
         }
 
         fn json_text<T: serde::Serialize>(value: &T) -> String {
@@ -146,7 +163,9 @@ macro_rules! impl_admin_store {
                 let rows = sqlx::query("SELECT * FROM instances ORDER BY id")
                     .fetch_all(&self.$reader)
                     .await?;
-                Ok(rows.iter().map(instance_row).collect())
+                rows.iter()
+                    .map(|r| instance_row(r, self.key.as_ref()))
+                    .collect()
             }
 
             async fn get_instance(
@@ -158,7 +177,9 @@ macro_rules! impl_admin_store {
                     .bind(id)
                     .fetch_optional(&self.$writer)
                     .await?;
-                Ok(row.as_ref().map(instance_row))
+                row.as_ref()
+                    .map(|r| instance_row(r, self.key.as_ref()))
+                    .transpose()
             }
 
             async fn create_instance(
@@ -187,21 +208,31 @@ macro_rules! impl_admin_store {
                 )
                 .bind(id)
                 .bind(&instance.name)
-                .bind(instance.token.expose())
+                .bind(instance.token.to_stored())
                 .bind(json_text(&instance.tags))
-                .bind(json_text(&instance.configuration))
+                .bind($crate::store::secrets::seal_configuration(
+                    id,
+                    &instance.configuration,
+                    self.key.as_ref(),
+                )?)
                 .bind(instance.disabled)
                 .bind(instance.created_at_ms)
                 .fetch_one(&mut *tx)
                 .await?;
+                let stored = instance_row(&row, self.key.as_ref())?;
                 tx.commit().await?;
-                Ok(instance_row(&row))
+                Ok(stored)
             }
 
             async fn update_instance(
                 &self,
                 instance: &$crate::store::records::StoredInstance,
             ) -> Result<bool, $crate::store::StoreError> {
+                let sealed = $crate::store::secrets::seal_configuration(
+                    instance.id,
+                    &instance.configuration,
+                    self.key.as_ref(),
+                )?;
                 let mut tx = self.$writer.begin().await?;
                 sqlx::query("UPDATE instances_meta SET revision = revision + 1")
                     .execute(&mut *tx)
@@ -213,7 +244,7 @@ macro_rules! impl_admin_store {
                 .bind(instance.id)
                 .bind(&instance.name)
                 .bind(json_text(&instance.tags))
-                .bind(json_text(&instance.configuration))
+                .bind(sealed)
                 .bind(instance.disabled)
                 .bind(instance.updated_at_ms)
                 .execute(&mut *tx)
@@ -240,6 +271,37 @@ macro_rules! impl_admin_store {
                     .await?;
                 tx.commit().await?;
                 Ok(n == 1)
+            }
+
+            async fn seal_clear_secrets(
+                &self,
+            ) -> Result<$crate::store::secrets::SecretsReport, $crate::store::StoreError> {
+                let key = self.key.as_ref().ok_or_else(|| {
+                    $crate::store::StoreError::Secrets(
+                        "the store was opened without a secrets key".into(),
+                    )
+                })?;
+                let mut tx = self.$writer.begin().await?;
+                if $sqlite {
+                    // The clear values must not stay in the pages' free space.
+                    sqlx::query("PRAGMA secure_delete = ON")
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                let report = $crate::store::secrets::convert_rows!(tx, key, key, false)?;
+                tx.commit().await?;
+                if $sqlite {
+                    sqlx::query("PRAGMA secure_delete = OFF")
+                        .execute(&self.$writer)
+                        .await?;
+                    if report.instances > 0 {
+                        // Nor in the WAL's older frames: copy it back and empty it.
+                        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                            .execute(&self.$writer)
+                            .await?;
+                    }
+                }
+                Ok(report)
             }
 
             async fn list_events(

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 
 use super::StoreError;
 
-/// An instance's Box tokens, sealed by `box_api::crypto`.
+/// An instance's Box tokens, sealed by `secret::cipher`.
 #[derive(Debug, Clone)]
 pub struct TokenRow {
     /// Sealed access token.

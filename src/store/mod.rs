@@ -2,7 +2,8 @@
 //! engine ([`sqlite`]), the shared PostgreSQL engine ([`postgres`]), and the group-commit
 //! writer every ingest goes through ([`batch`]). The operator's side (instances created
 //! through the API, the event log, replays) is [`admin::AdminStore`], over [`records`]; what
-//! the relay keeps to call Box for an instance is [`box_api::BoxApiStore`].
+//! the relay keeps to call Box for an instance is [`box_api::BoxApiStore`]. Instance secrets
+//! are sealed under the store's key ([`secrets`]).
 
 pub mod admin;
 pub mod batch;
@@ -10,6 +11,8 @@ pub mod box_api;
 pub mod health;
 pub mod postgres;
 pub mod records;
+pub mod rotate;
+pub mod secrets;
 pub mod sqlite;
 
 pub use admin::AdminStore;
@@ -20,6 +23,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use bytes::Bytes;
 
+use crate::secret::Cipher;
+
 /// Storage failed; ingest answers 503 and Box retries.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -29,6 +34,9 @@ pub enum StoreError {
     /// The store was shut down.
     #[error("storage is shutting down")]
     Closed,
+    /// A stored secret cannot be read or written with this process's key.
+    #[error("{0}")]
+    Secrets(String),
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -312,21 +320,48 @@ pub trait Store: AdminStore + BoxApiStore + Send + Sync + 'static {
     async fn close(&self);
 }
 
-/// Opens the engine a URL names for the relay and runs its migrations.
+/// Opens the engine a URL names for the relay and runs its migrations, without a secrets
+/// key: events can be read, instances cannot (tests inspect a store this way).
 pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
-    open_as(url, true).await
+    open_as(url, true, None).await
+}
+
+/// Opens the store for the relay, sealing and opening instance secrets with `key`.
+pub async fn open_with_key(url: &str, key: Cipher) -> Result<Arc<dyn Store>, StoreError> {
+    open_as(url, true, Some(key)).await
 }
 
 /// Opens the store for a tool (`webhook-relay events`) that may run beside the relay: on
 /// SQLite, the relay's leases are left alone.
 pub async fn open_for_tool(url: &str) -> Result<Arc<dyn Store>, StoreError> {
-    open_as(url, false).await
+    open_as(url, false, None).await
 }
 
-async fn open_as(url: &str, owner: bool) -> Result<Arc<dyn Store>, StoreError> {
+async fn open_as(
+    url: &str,
+    owner: bool,
+    key: Option<Cipher>,
+) -> Result<Arc<dyn Store>, StoreError> {
     match StoreUrl::parse(url).map_err(StoreError::Unavailable)? {
-        StoreUrl::Sqlite(path) => Ok(Arc::new(sqlite::SqliteStore::open(&path, owner).await?)),
-        StoreUrl::Postgres(url) => Ok(Arc::new(postgres::PostgresStore::open(&url).await?)),
+        StoreUrl::Sqlite(path) => Ok(Arc::new(
+            sqlite::SqliteStore::open(&path, owner).await?.with_key(key),
+        )),
+        StoreUrl::Postgres(url) => Ok(Arc::new(
+            postgres::PostgresStore::open(&url).await?.with_key(key),
+        )),
+    }
+}
+
+/// Re-seals every instance and Box token of the store at `url` from `old` to `new` in one
+/// transaction, refusing while a relay uses the store (see [`rotate`]).
+pub async fn rotate_secrets(
+    url: &str,
+    old: &Cipher,
+    new: &Cipher,
+) -> Result<secrets::SecretsReport, StoreError> {
+    match StoreUrl::parse(url).map_err(StoreError::Unavailable)? {
+        StoreUrl::Sqlite(path) => rotate::sqlite(&path, old, new).await,
+        StoreUrl::Postgres(url) => rotate::postgres(&url, old, new).await,
     }
 }
 

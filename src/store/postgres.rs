@@ -19,19 +19,32 @@ super::admin::impl_admin_store!(PostgresStore, reader: pool, writer: pool, row: 
 
 super::box_api::impl_box_api_store!(PostgresStore, reader: pool, writer: pool, row: sqlx::postgres::PgRow);
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations/postgres");
+pub(super) static MIGRATOR: sqlx::migrate::Migrator =
+    sqlx::migrate!("src/store/migrations/postgres");
 
 /// PostgreSQL-backed [`Store`].
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    /// Seals and opens instance secrets; without it instances cannot be read or written.
+    key: Option<crate::secret::Cipher>,
 }
 
+/// The `application_name` of the relay's connections: `secrets rotate` refuses to run while
+/// a session with this name is connected to the database.
+pub(super) const APPLICATION_NAME: &str = "webhook-relay";
+
 impl PostgresStore {
+    /// The store, sealing instance secrets with `key`.
+    pub fn with_key(mut self, key: Option<crate::secret::Cipher>) -> Self {
+        self.key = key;
+        self
+    }
+
     /// Connects and migrates (sqlx takes an advisory lock, so replicas starting together
     /// migrate once). Unlike SQLite, leases are left alone: other replicas may hold them.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
-        let options = PgConnectOptions::from_str(url)?;
+        let options = PgConnectOptions::from_str(url)?.application_name(APPLICATION_NAME);
         let pool = PgPoolOptions::new()
             .max_connections(8)
             .min_connections(1)
@@ -43,7 +56,7 @@ impl PostgresStore {
             .run(&pool)
             .await
             .map_err(|e| StoreError::Unavailable(format!("migration failed: {e}")))?;
-        Ok(Self { pool })
+        Ok(Self { pool, key: None })
     }
 }
 

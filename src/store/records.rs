@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use bytes::Bytes;
 
 use super::{AttemptRecord, Status};
-use crate::secret::Secret;
+use crate::secret::TokenDigest;
 
 /// An instance created through the admin API, as stored.
 #[derive(Debug, Clone)]
@@ -15,11 +15,13 @@ pub struct StoredInstance {
     pub id: i64,
     /// `message.instanceName`.
     pub name: String,
-    /// The instance token (Cloud Elements' `Element <token>` credential).
-    pub token: Secret,
+    /// The digest of the instance token (Cloud Elements' `Element <token>` credential); the
+    /// token itself is only shown once, in the answer that creates the instance.
+    pub token: TokenDigest,
     /// `message.instanceTags`.
     pub tags: Vec<String>,
-    /// Cloud Elements-style configuration, as given (validated before it is stored).
+    /// Cloud Elements-style configuration, as given (validated before it is stored); sealed
+    /// as a whole in the store, since it holds every secret of the instance.
     pub configuration: BTreeMap<String, serde_json::Value>,
     /// A disabled instance answers Box `ignored`.
     pub disabled: bool,

@@ -19,7 +19,7 @@ super::admin::impl_admin_store!(SqliteStore, reader: reader, writer: writer, row
 
 super::box_api::impl_box_api_store!(SqliteStore, reader: reader, writer: writer, row: sqlx::sqlite::SqliteRow);
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations/sqlite");
+pub(super) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations/sqlite");
 
 /// SQLite-backed [`Store`].
 #[derive(Debug, Clone)]
@@ -27,9 +27,17 @@ pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
     checkpointer: SqlitePool,
+    /// Seals and opens instance secrets; without it instances cannot be read or written.
+    key: Option<crate::secret::Cipher>,
 }
 
 impl SqliteStore {
+    /// The store, sealing instance secrets with `key`.
+    pub fn with_key(mut self, key: Option<crate::secret::Cipher>) -> Self {
+        self.key = key;
+        self
+    }
+
     /// Opens (creating if needed) the database file, migrates it, and, for the relay itself
     /// (`owner`), releases leases left by a previous run: one relay owns the file, so anything
     /// it had claimed is pending. Tools opening the file beside a running relay pass false.
@@ -113,6 +121,7 @@ impl SqliteStore {
             writer,
             reader,
             checkpointer,
+            key: None,
         })
     }
 }

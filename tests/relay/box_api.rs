@@ -215,29 +215,6 @@ pub async fn a_refused_authorization_creates_nothing(engine: Engine) {
     );
     let (_, list) = app.admin(Method::GET, "/instances", None).await;
     assert_eq!(list.as_array().unwrap().len(), 4, "nothing created: {list}");
-
-    // Without box.token_key the relay cannot keep tokens: it says so, and creates nothing.
-    let env = admin_env(&[
-        ("RELAY__BOX__API_URL", &fake.url()),
-        ("RELAY__BOX__OAUTH_URL", &fake.url()),
-    ]);
-    let keyless = spawn_app_env(&engine, &receiver, &env).await;
-    let (status, answer) = keyless
-        .admin(
-            Method::POST,
-            "/instances",
-            Some(&oauth_instance_body(
-                "Keyless",
-                &receiver.url("/api"),
-                &fake.issue_code(),
-            )),
-        )
-        .await;
-    assert_eq!(
-        (status, answer["code"].as_str()),
-        (409, Some("not_configured")),
-        "{answer}"
-    );
 }
 
 pub async fn tokens_are_refreshed_before_expiry_and_after_a_401(engine: Engine) {

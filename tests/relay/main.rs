@@ -53,4 +53,6 @@ mod openapi;
 mod ops;
 mod process;
 mod properties;
+mod secrets_at_rest;
+mod secrets_rotate;
 mod tenant_isolation;

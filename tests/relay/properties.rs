@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use chrono::{SecondsFormat, Utc};
 use proptest::prelude::*;
 use serde_json::{json, Value};
-use webhook_relay::box_api::crypto::TokenCipher;
 use webhook_relay::box_webhook::payload::{parse_v2, V1Callback};
 use webhook_relay::box_webhook::verify::{
     sign, signature_matches, verify, Freshness, Keys, SignatureHeaders, VerifyError,
@@ -17,6 +16,7 @@ use webhook_relay::delivery::retry::parse_retry_after;
 use webhook_relay::event::normalize::{normalize_v1, normalize_v2};
 use webhook_relay::http::admin::AdminAuth;
 use webhook_relay::instance::{api, Instance};
+use webhook_relay::secret::Cipher;
 use webhook_relay::secret::Secret;
 
 fn freshness() -> Freshness {
@@ -228,7 +228,7 @@ proptest! {
 
     #[test]
     fn sealed_token_text_of_any_shape_opens_to_nothing(text in "\\PC{0,120}", id in any::<i64>()) {
-        let cipher = TokenCipher::from_base64("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=").unwrap();
+        let cipher = Cipher::from_base64("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=").unwrap();
         prop_assert!(cipher.open(id, &text).is_none());
     }
 }

@@ -53,6 +53,9 @@ impl Server {
     pub async fn relay(dir: &Path, storage_url: &str, callback: &str) -> Server {
         let port = free_port();
         let config = dir.join("bench-relay.toml");
+        // PostgreSQL requires a secrets key (replicas share it); a fresh one per relay.
+        let secrets_key = webhook_relay::secret::Cipher::generate_key();
+        let secrets_key = secrets_key.expose();
         std::fs::write(
             &config,
             format!(
@@ -62,6 +65,8 @@ listen = "127.0.0.1:{port}"
 shutdown_grace_ms = 2000
 [storage]
 url = "{storage_url}"
+[secrets]
+encryption_key = "{secrets_key}"
 [delivery]
 allow_private_destinations = true
 concurrency = 64

@@ -17,7 +17,7 @@ use crate::box_api::tokens::BoxAuth;
 use crate::http::error::ApiError;
 use crate::http::AppState;
 use crate::instance::{api, Instance, Origin};
-use crate::secret::Secret;
+use crate::secret::{Secret, TokenDigest};
 use crate::store::records::StoredInstance;
 
 /// A new instance token: 32 random bytes, URL-safe base64.
@@ -103,11 +103,13 @@ async fn reload(state: &AppState) {
     }
 }
 
-/// `POST /instances`: Cloud Elements' body; answers the new instance with its token.
+/// `POST /instances`: Cloud Elements' body; answers the new instance with its token, the only
+/// time the token is shown (the store keeps its digest).
 pub async fn create(State(state): State<AppState>, body: Bytes) -> Result<Json<Value>, ApiError> {
     let body = json_body(&body)?;
     let mut new = api::new_instance(&body).map_err(|(k, r)| ApiError::invalid(k, r))?;
-    new.token = new_token();
+    let token = new_token();
+    new.token = TokenDigest::of(token.expose());
     let probe = validate(&state, &new).await?;
     let grant = box_grant(&state, &probe, &body).await?;
     let stored = state
@@ -125,7 +127,9 @@ pub async fn create(State(state): State<AppState>, body: Bytes) -> Result<Json<V
     reload(&state).await;
     tracing::info!(instance_id = stored.id, "instance created");
     let instance = Instance::from_stored(&stored).map_err(|(k, r)| ApiError::invalid(k, r))?;
-    Ok(Json(api::render(&instance)))
+    let mut answer = api::render(&instance);
+    answer["token"] = Value::String(token.expose().to_string());
+    Ok(Json(answer))
 }
 
 /// `GET /instances`: every instance, by id.

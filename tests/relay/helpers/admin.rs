@@ -120,7 +120,7 @@ pub fn box_env(fake: &super::FakeBox) -> Env {
     admin_env(&[
         ("RELAY__BOX__API_URL", &fake.url()),
         ("RELAY__BOX__OAUTH_URL", &fake.url()),
-        ("RELAY__BOX__TOKEN_KEY", TOKEN_KEY),
+        ("RELAY__SECRETS__ENCRYPTION_KEY", super::SECRETS_KEY),
         ("RELAY__SERVER__PUBLIC_URL", PUBLIC_URL),
     ])
 }

@@ -68,9 +68,25 @@ pub fn box_headers(body: &[u8]) -> Vec<(String, String)> {
     box_headers_at(body, &Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true))
 }
 
+/// The secrets key of the tests' PostgreSQL relays (PostgreSQL requires one; on SQLite the
+/// relay generates its own beside the database file). The same as [`TOKEN_KEY`], its former
+/// name, so tests that set either agree.
+pub const SECRETS_KEY: &str = TOKEN_KEY;
+
+/// The `[secrets]` section of the test configuration on the store at `storage_url`.
+pub fn secrets_section(storage_url: &str) -> String {
+    if storage_url.starts_with("postgres") {
+        format!("[secrets]\nencryption_key = \"{SECRETS_KEY}\"\n")
+    } else {
+        String::new()
+    }
+}
+
 /// The relay's configuration for tests: instance 1 delivers to `{callback}/events`, instance 2
 /// has events disabled, instance 3 has no Box keys, instance 4 delivers to `{callback}/other`. Fast retries; private destinations allowed.
+/// On PostgreSQL it has a secrets key ([`secrets_section`]).
 pub fn test_config(storage_url: &str, callback: &str, extra: &str) -> String {
+    let secrets = secrets_section(storage_url);
     format!(
         r#"
 [server]
@@ -78,7 +94,7 @@ listen = "127.0.0.1:0"
 shutdown_grace_ms = 3000
 [storage]
 url = "{storage_url}"
-[delivery]
+{secrets}[delivery]
 allow_private_destinations = true
 backoff_base_ms = 50
 backoff_factor = 2.0
