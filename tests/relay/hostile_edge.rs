@@ -36,7 +36,7 @@ async fn closed_within(stream: &mut TcpStream, within: Duration) -> bool {
 /// A GET on a fresh connection: (status, time to the answer).
 async fn timed_get(addr: std::net::SocketAddr, path: &str) -> (u16, Duration) {
     let started = Instant::now();
-    let status = async {
+    let status = tokio::time::timeout(DEADLINE, async {
         let mut s = TcpStream::connect(addr).await.ok()?;
         s.write_all(format!("GET {path} HTTP/1.1\r\nHost: relay\r\n\r\n").as_bytes())
             .await
@@ -48,8 +48,10 @@ async fn timed_get(addr: std::net::SocketAddr, path: &str) -> (u16, Duration) {
             .nth(1)?
             .parse()
             .ok()
-    }
+    })
     .await
+    .ok()
+    .flatten()
     .unwrap_or(0);
     (status, started.elapsed())
 }
@@ -85,7 +87,9 @@ pub async fn connections_that_never_speak_are_closed_and_cannot_starve_the_relay
         // Silent, a lone `P`, an HTTP/2 preface, a preface and SETTINGS: none sends a request.
         let mut idle_sockets = Vec::new();
         for i in 0..count {
-            let Ok(mut s) = TcpStream::connect(addr).await else {
+            // A listener that stopped accepting lets its backlog fill: connects then hang.
+            let connect = tokio::time::timeout(Duration::from_secs(2), TcpStream::connect(addr));
+            let Ok(Ok(mut s)) = connect.await else {
                 continue;
             };
             let _ = match i % 4 {
