@@ -16,6 +16,12 @@ const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 /// An empty SETTINGS frame.
 const H2_SETTINGS: &[u8] = &[0, 0, 0, 4, 0, 0, 0, 0, 0];
 
+/// A figure for the closing report, shown whether or not the test passes.
+fn report(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "REPORT {line}");
+}
+
 fn long() -> bool {
     std::env::var_os("RELAY_TEST_LONG").is_some()
 }
@@ -107,6 +113,10 @@ pub async fn connections_that_never_speak_are_closed_and_cannot_starve_the_relay
             "round {round}: /healthz beside {count} idle sockets"
         );
         assert!(took < timeout, "round {round}: answered in {took:?}");
+        report(&format!(
+            "round {round}: /healthz answered in {took:?} beside {} idle sockets, open-file limit 256",
+            idle_sockets.len()
+        ));
         let body = box_payload_with_id(&format!("beside-idle-{round}"));
         let res = reqwest::Client::new()
             .post(relay.url("/webhooks/box/1"))
@@ -232,7 +242,11 @@ pub async fn unfinished_large_bodies_are_bounded_by_the_body_budget(engine: Engi
     assert_eq!(status, 200, "{answer}");
     let peak = vm_kib(pid, "VmHWM:");
     let grown = peak.saturating_sub(before) / 1024;
-    eprintln!("REPORT {clients} unfinished 1 MB bodies: RSS {} -> peak {} MiB (+{grown} MiB), {overloaded} answered 503", before / 1024, peak / 1024);
+    report(&format!(
+        "{clients} unfinished 1 MB bodies: RSS {} -> peak {} MiB (+{grown} MiB), {overloaded} answered 503",
+        before / 1024,
+        peak / 1024
+    ));
     assert!(grown < 80, "RSS grew by {grown} MiB");
     drop(sockets);
     relay.signal("TERM");
