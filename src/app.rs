@@ -130,6 +130,7 @@ impl Application {
             return Err(StartError::InstanceConflict(conflicts));
         }
         instances.refresh(&*store, true).await?;
+        crate::telemetry::log_start(&config, &instances.all());
         let listener = TcpListener::bind(&config.server.listen)
             .await
             .map_err(|source| StartError::Bind {

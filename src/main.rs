@@ -26,7 +26,11 @@ struct Args {
 #[derive(Subcommand)]
 enum Command {
     /// Run the relay (the default).
-    Serve,
+    Serve {
+        /// Address and port to listen on, over `server.listen` (e.g. 127.0.0.1:9090).
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+    },
     /// Load and validate the configuration, print it with secrets redacted.
     CheckConfig,
     /// Print the Box V2 headers for a body, to test a deployment with curl.
@@ -122,10 +126,22 @@ fn main() -> std::process::ExitCode {
 }
 
 async fn run(args: Args) -> Result<()> {
-    match args.command.unwrap_or(Command::Serve) {
-        Command::Serve => {
-            let (config, instances) = load(args.config)?;
+    match args.command.unwrap_or(Command::Serve { listen: None }) {
+        Command::Serve { listen } => {
+            let path = config_path(args.config.clone(), &std::env::vars().collect());
+            let (mut config, instances) = load(args.config)?;
+            if let Some(addr) = listen {
+                addr.parse::<std::net::SocketAddr>()
+                    .with_context(|| format!("--listen {addr}: not an address:port"))?;
+                config.server.listen = addr;
+            }
             telemetry::init(&config.log);
+            match &path {
+                Some(p) => tracing::info!(file = %p.display(), "configuration"),
+                None => tracing::info!(
+                    "configuration: no file (built-in defaults and RELAY__ variables)"
+                ),
+            }
             let app = Application::build(config, instances).await?;
             app.run_until_stopped(shutdown_on_signal()).await?;
         }

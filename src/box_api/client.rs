@@ -81,13 +81,14 @@ impl BoxClient {
     /// `POST {oauth_url}/oauth2/token` with a form (authorization code, refresh token or
     /// client credentials grant).
     pub async fn grant(&self, form: &[(&str, &str)]) -> Result<Grant, BoxError> {
+        let url = format!("{}/oauth2/token", self.oauth_url);
         let response = self
             .http
-            .post(format!("{}/oauth2/token", self.oauth_url))
+            .post(&url)
             .form(form)
             .send()
             .await
-            .map_err(|e| BoxError::Unreachable(without_url(&e)))?;
+            .map_err(|e| unreachable(&url, &e))?;
         let (status, retry_after, body) = read(response).await?;
         if !(200..300).contains(&status) {
             return Err(error(status, retry_after, &body));
@@ -111,9 +112,10 @@ impl BoxClient {
         query: &[(&str, &str)],
         body: Option<&Value>,
     ) -> Result<(u16, Value), BoxError> {
+        let url = format!("{}/2.0/{path}", self.api_url);
         let mut request = self
             .http
-            .request(method, format!("{}/2.0/{path}", self.api_url))
+            .request(method, &url)
             .bearer_auth(token.expose())
             .query(query);
         if let Some(b) = body {
@@ -121,10 +123,7 @@ impl BoxClient {
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
                 .body(serde_json::to_vec(b).unwrap_or_default());
         }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| BoxError::Unreachable(without_url(&e)))?;
+        let response = request.send().await.map_err(|e| unreachable(&url, &e))?;
         let (status, retry_after, body) = read(response).await?;
         if !(200..300).contains(&status) {
             return Err(error(status, retry_after, &body));
@@ -169,6 +168,14 @@ fn error(status: u16, retry_after: Option<String>, body: &Value) -> BoxError {
 }
 
 /// A transport error without its URL.
+/// Box could not be reached at `url` (the configured base and the path, no query: nothing
+/// secret): said in the answer's detail and in the log.
+fn unreachable(url: &str, e: &reqwest::Error) -> BoxError {
+    let cause = without_url(e);
+    tracing::warn!(url, error = %cause, "Box could not be reached");
+    BoxError::Unreachable(format!("{url}: {cause}"))
+}
+
 fn without_url(e: &reqwest::Error) -> String {
     let mut text = if e.is_timeout() {
         "timeout".to_string()

@@ -16,6 +16,14 @@ pub enum ConfigError {
     /// The file is missing, unreadable or not valid TOML, or a value has the wrong type.
     #[error("configuration: {0}")]
     Load(String),
+    /// A `RELAY__…` environment variable is not usable (it names no key, say).
+    #[error("environment variable {variable}: {reason}")]
+    Variable {
+        /// The variable, e.g. `RELAY__SERVER__LISTN`.
+        variable: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A value was read but is not acceptable.
     #[error("configuration key `{key}`: {reason}")]
     Invalid {
@@ -313,6 +321,7 @@ impl Config {
         toml: Option<&str>,
         env: &Env,
     ) -> Result<(Config, Vec<Instance>), ConfigError> {
+        env::check_variables(env)?;
         let mut builder = config::Config::builder();
         if let Some(text) = toml {
             builder = builder.add_source(config::File::from_str(text, config::FileFormat::Toml));
@@ -519,6 +528,7 @@ pub fn is_secret_key(key: &str) -> bool {
     k.ends_with(".key") || NAMES.iter().any(|name| k.contains(name))
 }
 
+mod env;
 mod expand;
 mod secrets;
 #[cfg(test)]

@@ -45,6 +45,28 @@ impl PostgresStore {
     /// migrate once). Unlike SQLite, leases are left alone: other replicas may hold them.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
         let options = PgConnectOptions::from_str(url)?.application_name(APPLICATION_NAME);
+        // One connection first, so that a server that cannot be reached is reported as such
+        // (where, and why) rather than as the pool's "timed out".
+        let first = tokio::time::timeout(
+            Duration::from_secs(10),
+            sqlx::ConnectOptions::connect(&options),
+        )
+        .await;
+        let place = format!("{}:{}", options.get_host(), options.get_port());
+        match first {
+            Ok(Ok(conn)) => drop(conn),
+            Ok(Err(e)) => {
+                return Err(StoreError::Unavailable(format!(
+                    "cannot connect to PostgreSQL at {place}: {}",
+                    root_cause(&e)
+                )))
+            }
+            Err(_) => {
+                return Err(StoreError::Unavailable(format!(
+                    "cannot connect to PostgreSQL at {place}: no answer within 10 s"
+                )))
+            }
+        }
         let pool = PgPoolOptions::new()
             .max_connections(8)
             .min_connections(1)
@@ -58,6 +80,16 @@ impl PostgresStore {
             .map_err(|e| StoreError::Unavailable(format!("migration failed: {e}")))?;
         Ok(Self { pool, key: None })
     }
+}
+
+/// The innermost cause of a connection error ("Connection refused (os error 111)", "password
+/// authentication failed for user …"), without the URL.
+fn root_cause(e: &sqlx::Error) -> String {
+    let mut cause: &dyn std::error::Error = e;
+    while let Some(inner) = cause.source() {
+        cause = inner;
+    }
+    cause.to_string()
 }
 
 /// Claims, in order: due pending events, then events whose lease expired. Two statements, each

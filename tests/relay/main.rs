@@ -43,6 +43,7 @@ mod delivery;
 mod deploy;
 mod destinations;
 mod disk;
+mod first_hour;
 mod hostile_consumers;
 mod hostile_edge;
 mod hostile_input;
