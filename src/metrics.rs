@@ -57,6 +57,7 @@ pub struct Metrics {
     oldest_pending_seconds: Gauge<f64, AtomicU64>,
     batch_size: Family<WriterLabel, Histogram>,
     store_errors: Family<OperationLabel, Counter>,
+    stale_outcomes: Counter,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -119,7 +120,15 @@ impl Metrics {
             "Storage operations that failed, by operation",
             store_errors.clone(),
         );
+        let stale_outcomes = Counter::default();
+        registry.register(
+            "stale_outcomes",
+            "Delivery outcomes dropped because this replica no longer held the event's lease \
+             (paused past it while another replica took the event over)",
+            stale_outcomes.clone(),
+        );
         Self {
+            stale_outcomes,
             registry,
             webhooks,
             deliveries,
@@ -156,6 +165,11 @@ impl Metrics {
         self.batch_size
             .get_or_create(&WriterLabel { writer })
             .observe(rows as f64);
+    }
+
+    /// Outcomes dropped: written under a lease this replica no longer held.
+    pub fn stale_outcomes(&self, n: u64) {
+        self.stale_outcomes.inc_by(n);
     }
 
     /// A storage operation failed.

@@ -32,6 +32,8 @@ pub struct Job {
     /// over is not started: the event is claimed again from the store instead, so no other
     /// replica can be delivering it at the same time.
     pub lease_until_ms: i64,
+    /// Who holds that lease (this process); the outcome is written only while it still does.
+    pub lease_owner: Arc<str>,
 }
 
 /// The door into the delivery workers, with bounds on how many events are held in memory

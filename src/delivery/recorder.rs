@@ -10,14 +10,14 @@ use tokio::sync::{mpsc, Notify};
 
 use crate::metrics::Metrics;
 use crate::store::health::StorageHealth;
-use crate::store::{AttemptRecord, NextState, Store};
+use crate::store::{AttemptOutcome, NextState, Store};
 
 const MAX_BATCH: usize = 512;
 
 /// Handle to the recorder task; cheap to clone.
 #[derive(Clone)]
 pub struct Recorder {
-    tx: mpsc::Sender<(AttemptRecord, NextState)>,
+    tx: mpsc::Sender<AttemptOutcome>,
 }
 
 impl Recorder {
@@ -37,8 +37,8 @@ impl Recorder {
     }
 
     /// Queues an outcome (waits only when the queue is full).
-    pub async fn record(&self, attempt: AttemptRecord, next: NextState) {
-        if self.tx.send((attempt, next)).await.is_err() {
+    pub async fn record(&self, outcome: AttemptOutcome) {
+        if self.tx.send(outcome).await.is_err() {
             tracing::warn!("recorder stopped; the event stays leased and will be retried");
         }
     }
@@ -49,23 +49,36 @@ async fn run(
     wake: Arc<Notify>,
     metrics: Arc<Metrics>,
     health: Arc<StorageHealth>,
-    mut rx: mpsc::Receiver<(AttemptRecord, NextState)>,
+    mut rx: mpsc::Receiver<AttemptOutcome>,
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         // The outcomes must reach the store: retry with a growing pause while it is down.
         metrics.batch("outcomes", batch.len());
         let mut pause = Duration::from_millis(50);
-        while let Err(e) = store.record_attempts(&batch).await {
-            metrics.store_error("record_outcomes");
-            health.failed(&e.to_string());
-            tracing::warn!(error = %e, batch = batch.len(), "recording attempts failed, retrying");
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(Duration::from_secs(5));
+        let stale = loop {
+            match store.record_attempts(&batch).await {
+                Ok(stale) => break stale,
+                Err(e) => {
+                    metrics.store_error("record_outcomes");
+                    health.failed(&e.to_string());
+                    tracing::warn!(error = %e, batch = batch.len(), "recording attempts failed, retrying");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(5));
+                }
+            }
+        };
+        if stale > 0 {
+            // This replica was paused past its leases; another took the events over.
+            metrics.stale_outcomes(stale);
+            tracing::warn!(
+                stale,
+                "dropped delivery outcomes of events whose lease this replica no longer held"
+            );
         }
         if batch
             .iter()
-            .any(|(_, next)| matches!(next, NextState::RetryAt(_)))
+            .any(|o| matches!(o.next, NextState::RetryAt(_)))
         {
             wake.notify_one();
         }

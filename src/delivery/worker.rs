@@ -17,7 +17,7 @@ use super::retry::{decide, Decision, Outcome, RetryPolicy};
 use super::{Intake, Job};
 use crate::instance::Instances;
 use crate::metrics::Metrics;
-use crate::store::{now_ms, AttemptRecord, NextState, Store};
+use crate::store::{now_ms, AttemptOutcome, AttemptRecord, Lease, NextState, Store};
 
 /// What every attempt needs.
 pub struct DeliveryContext {
@@ -100,7 +100,16 @@ pub async fn attempt(ctx: &DeliveryContext, job: &Job) -> NextState {
         error: result.error,
         duration_ms: result.duration.as_millis() as i64,
     };
-    ctx.recorder.record(record, next).await;
+    ctx.recorder
+        .record(AttemptOutcome {
+            attempt: record,
+            next,
+            lease: Lease {
+                owner: job.lease_owner.clone(),
+                until_ms: job.lease_until_ms,
+            },
+        })
+        .await;
     next
 }
 
@@ -217,6 +226,7 @@ pub async fn poll(
                             body: e.body,
                             attempts: e.attempts,
                             lease_until_ms: lease.until_ms,
+                            lease_owner: lease.owner.clone(),
                         });
                     }
                 }

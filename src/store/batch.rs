@@ -122,6 +122,7 @@ async fn commit(
                             body: row.body.clone(),
                             attempts: 0,
                             lease_until_ms: lease.until_ms,
+                            lease_owner: lease.owner.clone(),
                         });
                     } else {
                         intake.release(row.instance_id);

@@ -192,6 +192,20 @@ pub struct AttemptRecord {
     pub duration_ms: i64,
 }
 
+/// An attempt to record, where its event goes next, and the lease it was made under: the
+/// outcome is written only while the event is still leased to that owner until that time, so
+/// a replica paused past its lease cannot overwrite what the replica that took the event
+/// over did.
+#[derive(Debug, Clone)]
+pub struct AttemptOutcome {
+    /// The attempt.
+    pub attempt: AttemptRecord,
+    /// The event's next state.
+    pub next: NextState,
+    /// The lease the attempt was made under.
+    pub lease: Lease,
+}
+
 impl AttemptRecord {
     /// The error, or the status when it was not a 2xx; `None` for a success.
     pub fn summary(&self) -> Option<String> {
@@ -293,9 +307,9 @@ pub trait Store: AdminStore + BoxApiStore + Send + Sync + 'static {
     async fn next_due_ms(&self) -> Result<Option<i64>, StoreError>;
 
     /// Records attempts in one transaction, moving each event to its next state and
-    /// releasing its lease.
-    async fn record_attempts(&self, batch: &[(AttemptRecord, NextState)])
-        -> Result<(), StoreError>;
+    /// releasing its lease — only for events still leased as the attempt's [`Lease`] says;
+    /// the others' outcomes are stale and dropped. Returns how many were dropped.
+    async fn record_attempts(&self, batch: &[AttemptOutcome]) -> Result<u64, StoreError>;
 
     /// Releases every lease this owner holds (shutdown).
     async fn release_all(&self, owner: &str) -> Result<u64, StoreError>;

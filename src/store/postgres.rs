@@ -11,8 +11,8 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::{PgPool, Row};
 
 use super::{
-    AttemptRecord, Claimed, Inserted, Lease, NewEvent, NextState, Status, StatusCounts, Store,
-    StoreError, StoredEvent,
+    AttemptOutcome, Claimed, Inserted, Lease, NewEvent, Status, StatusCounts, Store, StoreError,
+    StoredEvent,
 };
 
 super::admin::impl_admin_store!(PostgresStore, reader: pool, writer: pool, row: sqlx::postgres::PgRow, sqlite: false);
@@ -254,10 +254,7 @@ impl Store for PostgresStore {
         Ok(row.get::<Option<i64>, _>("due"))
     }
 
-    async fn record_attempts(
-        &self,
-        batch: &[(AttemptRecord, NextState)],
-    ) -> Result<(), StoreError> {
+    async fn record_attempts(&self, batch: &[AttemptOutcome]) -> Result<u64, StoreError> {
         // Two statements for the whole batch, arrays unnested server-side.
         let mut ids = Vec::with_capacity(batch.len());
         let mut numbers = Vec::with_capacity(batch.len());
@@ -269,7 +266,16 @@ impl Store for PostgresStore {
         let mut next_ats = Vec::with_capacity(batch.len());
         let mut summaries = Vec::with_capacity(batch.len());
         let mut finished = Vec::with_capacity(batch.len());
-        for (a, next) in batch {
+        let mut owners = Vec::with_capacity(batch.len());
+        let mut untils = Vec::with_capacity(batch.len());
+        for AttemptOutcome {
+            attempt: a,
+            next,
+            lease,
+        } in batch
+        {
+            owners.push(&*lease.owner);
+            untils.push(lease.until_ms);
             let (status, next_at, done) = next.columns(a.at_ms);
             ids.push(a.event_id.as_str());
             numbers.push(a.attempt as i32);
@@ -296,13 +302,15 @@ impl Store for PostgresStore {
         .bind(&durations)
         .execute(&mut *tx)
         .await?;
-        sqlx::query(
+        let applied = sqlx::query(
             "UPDATE events e SET status = v.status, attempts = v.attempts, \
                next_attempt_at = v.next_at, lease_owner = NULL, lease_until = NULL, \
                last_error = v.last_error, finished_at = v.finished \
              FROM UNNEST($1::text[], $2::text[], $3::int[], $4::bigint[], $5::text[], \
-               $6::bigint[]) AS v (event_id, status, attempts, next_at, last_error, finished) \
-             WHERE e.event_id = v.event_id AND e.status <> 'delivered'",
+               $6::bigint[], $7::text[], $8::bigint[]) \
+               AS v (event_id, status, attempts, next_at, last_error, finished, owner, until) \
+             WHERE e.event_id = v.event_id AND e.status <> 'delivered' \
+               AND e.lease_owner = v.owner AND e.lease_until = v.until",
         )
         .bind(&ids)
         .bind(&statuses)
@@ -310,10 +318,13 @@ impl Store for PostgresStore {
         .bind(&next_ats)
         .bind(&summaries)
         .bind(&finished)
+        .bind(&owners)
+        .bind(&untils)
         .execute(&mut *tx)
-        .await?;
+        .await?
+        .rows_affected();
         tx.commit().await?;
-        Ok(())
+        Ok(batch.len() as u64 - applied)
     }
 
     async fn release_all(&self, owner: &str) -> Result<u64, StoreError> {

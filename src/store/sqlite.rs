@@ -11,8 +11,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Row, SqlitePool};
 
 use super::{
-    AttemptRecord, Claimed, Inserted, Lease, NewEvent, NextState, Status, StatusCounts, Store,
-    StoreError, StoredEvent,
+    AttemptOutcome, Claimed, Inserted, Lease, NewEvent, Status, StatusCounts, Store, StoreError,
+    StoredEvent,
 };
 
 super::admin::impl_admin_store!(SqliteStore, reader: reader, writer: writer, row: sqlx::sqlite::SqliteRow, sqlite: true);
@@ -312,30 +312,35 @@ impl Store for SqliteStore {
         Ok(row.get::<Option<i64>, _>("due"))
     }
 
-    async fn record_attempts(
-        &self,
-        batch: &[(AttemptRecord, NextState)],
-    ) -> Result<(), StoreError> {
+    async fn record_attempts(&self, batch: &[AttemptOutcome]) -> Result<u64, StoreError> {
         // Two multi-row statements per chunk (see `insert_batch`).
         const ROWS_PER_STATEMENT: usize = 256;
+        let mut applied = 0;
         let mut tx = self.writer.begin().await?;
         for chunk in batch.chunks(ROWS_PER_STATEMENT) {
             let rows = vec!["(?,?,?,?,?,?)"; chunk.len()].join(",");
+            let outcome_rows = vec!["(?,?,?,?,?,?,?,?)"; chunk.len()].join(",");
             let insert_sql = format!(
                 "INSERT INTO attempts (event_id, attempt, at, status_code, error, duration_ms) \
                  VALUES {rows}"
             );
             let update_sql = format!(
-                "WITH v (event_id, status, attempts, next_at, last_error, finished) AS \
-                   (VALUES {rows}) \
+                "WITH v (event_id, status, attempts, next_at, last_error, finished, owner, \
+                   until) AS (VALUES {outcome_rows}) \
                  UPDATE events SET status = v.status, attempts = v.attempts, \
                    next_attempt_at = v.next_at, lease_owner = NULL, lease_until = NULL, \
                    last_error = v.last_error, finished_at = v.finished \
-                 FROM v WHERE events.event_id = v.event_id AND events.status != 'delivered'"
+                 FROM v WHERE events.event_id = v.event_id AND events.status != 'delivered' \
+                   AND events.lease_owner = v.owner AND events.lease_until = v.until"
             );
             let mut insert = sqlx::query(&insert_sql);
             let mut update = sqlx::query(&update_sql);
-            for (a, next) in chunk {
+            for AttemptOutcome {
+                attempt: a,
+                next,
+                lease,
+            } in chunk
+            {
                 let (status, next_at, finished) = next.columns(a.at_ms);
                 insert = insert
                     .bind(&a.event_id)
@@ -350,13 +355,15 @@ impl Store for SqliteStore {
                     .bind(i64::from(a.attempt))
                     .bind(next_at)
                     .bind(a.summary())
-                    .bind(finished);
+                    .bind(finished)
+                    .bind(&*lease.owner)
+                    .bind(lease.until_ms);
             }
             insert.execute(&mut *tx).await?;
-            update.execute(&mut *tx).await?;
+            applied += update.execute(&mut *tx).await?.rows_affected();
         }
         tx.commit().await?;
-        Ok(())
+        Ok(batch.len() as u64 - applied)
     }
 
     async fn release_all(&self, owner: &str) -> Result<u64, StoreError> {

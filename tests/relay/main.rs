@@ -49,6 +49,7 @@ mod hostile_edge;
 mod hostile_input;
 mod ingest_v1;
 mod ingest_v2;
+mod lease_fencing;
 mod metrics;
 mod openapi;
 mod ops;
