@@ -32,6 +32,20 @@ pub fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
         .map(|(_, c)| c)
 }
 
+/// The first of `given` (field names of a request body) not among `known`, as (the field,
+/// why): the nearest known field when one is close, else the list of them.
+pub fn unknown_field<'a>(
+    mut given: impl Iterator<Item = &'a str>,
+    known: &[&str],
+) -> Option<(String, String)> {
+    let field = given.find(|field| !known.contains(field))?;
+    let reason = match nearest(field, known.iter().copied()) {
+        Some(near) => format!("unknown field; did you mean `{near}`?"),
+        None => format!("unknown field; the known fields are {}", known.join(", ")),
+    };
+    Some((field.to_string(), reason))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -54,5 +68,19 @@ mod tests {
         assert_eq!(nearest("Tags", fields), Some("tags"));
         assert_eq!(nearest("configuraton", fields), Some("configuration"));
         assert_eq!(nearest("owner", fields), None);
+    }
+
+    #[test]
+    fn the_first_unknown_field_is_named_with_the_nearest_known_one() {
+        let known = ["target", "triggers"];
+        assert_eq!(
+            unknown_field(["target", "triggers"].into_iter(), &known),
+            None
+        );
+        let (field, reason) = unknown_field(["target", "trigers"].into_iter(), &known).unwrap();
+        assert_eq!(field, "trigers");
+        assert!(reason.contains("did you mean `triggers`?"), "{reason}");
+        let (_, reason) = unknown_field(["owner"].into_iter(), &known).unwrap();
+        assert!(reason.contains("target, triggers"), "{reason}");
     }
 }
