@@ -145,31 +145,21 @@ async fn admin(
 
 /// Sends a signed event to instance 1; its `eventId`.
 async fn send_event(relay: &RelayProcess, id: &str) -> String {
-    send_event_to(relay, 1, &box_headers, id).await
+    send_event_to(relay, 1, PRIMARY, id).await
 }
 
-/// Sends an event to `instance`, with headers signed by `headers`; its `eventId`.
-async fn send_event_to(
-    relay: &RelayProcess,
-    instance: i64,
-    headers: &dyn Fn(&[u8]) -> Vec<(String, String)>,
-    id: &str,
-) -> String {
+/// Sends an event to `instance`, signed with its Box primary `key`; its `eventId`.
+async fn send_event_to(relay: &RelayProcess, instance: i64, key: &str, id: &str) -> String {
     let body = box_payload_with_id(id);
     let mut req = reqwest::Client::new()
         .post(relay.url(&format!("/webhooks/box/{instance}")))
         .body(body.clone());
-    for (k, v) in headers(&body) {
+    for (k, v) in box_headers_with_key(&body, key) {
         req = req.header(k, v);
     }
     let (status, accepted) = answer(req.send().await.unwrap()).await;
     assert_eq!(status, 200, "{accepted}");
     accepted["eventId"].as_str().unwrap().to_string()
-}
-
-/// Box V2 headers signed with the key of instances created through the admin API.
-fn api_headers(body: &[u8]) -> Vec<(String, String)> {
-    box_headers_with_key(body, API_PRIMARY)
 }
 
 /// Waits until the event has an attempt recorded; the event with its attempts.
@@ -269,7 +259,7 @@ pub async fn proxy_variables_are_ignored_and_a_localhost_callback_is_refused(eng
     let stored = stored_instance_calling(&files, &localhost).await;
     guarded_config(&files, PUBLIC_BASE, "");
     let relay = start(&files, &env_with_proxy(&proxy.url)).await;
-    let event_id = send_event_to(&relay, stored, &api_headers, "proxied-localhost").await;
+    let event_id = send_event_to(&relay, stored, API_PRIMARY, "proxied-localhost").await;
     let event = first_attempt(&relay, &event_id).await;
     let error = event["attempts"][0]["error"].as_str().unwrap_or_default();
     assert!(error.contains("destination refused"), "{event}");
@@ -331,7 +321,7 @@ pub async fn a_configured_proxy_never_receives_a_private_destination(engine: Eng
         &format!("proxy_url = \"{}\"", proxy.url),
     );
     let relay = start(&files, &env_with_proxy("")).await;
-    let event_id = send_event_to(&relay, stored, &api_headers, "configured-proxy").await;
+    let event_id = send_event_to(&relay, stored, API_PRIMARY, "configured-proxy").await;
     let event = first_attempt(&relay, &event_id).await;
     let error = event["attempts"][0]["error"].as_str().unwrap_or_default();
     assert!(error.contains("destination refused"), "{event}");
