@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
 
 use webhook_relay::config::{Config, Env};
+use webhook_relay::instance::checks::{check_file_instances, InstanceChecks};
 use webhook_relay::instance::Instance;
 use webhook_relay::secret::Secret;
 use webhook_relay::{cli, telemetry, Application};
@@ -86,6 +87,21 @@ fn load(flag: Option<PathBuf>) -> Result<(Config, Vec<Instance>)> {
     })
 }
 
+/// The checks of the file's instances that need the network (`serve` and `check-config`
+/// alike): an error when a callback is refused by the destination policy.
+async fn check_instances(config: &Config, instances: &[Instance]) -> Result<InstanceChecks> {
+    let policy = config
+        .delivery
+        .destination_policy()
+        .map_err(anyhow::Error::msg)?;
+    let checks = check_file_instances(instances, &policy).await;
+    checks
+        .refused()
+        .map_err(anyhow::Error::msg)
+        .context("invalid configuration: a callback the destination policy refuses")?;
+    Ok(checks)
+}
+
 fn shutdown_on_signal() -> CancellationToken {
     let token = CancellationToken::new();
     let t = token.clone();
@@ -142,12 +158,22 @@ async fn run(args: Args) -> Result<()> {
                     "configuration: no file (built-in defaults and RELAY__ variables)"
                 ),
             }
+            let checks = check_instances(&config, &instances).await?;
+            checks.warnings.iter().for_each(|w| tracing::warn!("{w}"));
+            checks
+                .events_off
+                .iter()
+                .for_each(|line| tracing::info!("{line}"));
             let app = Application::build(config, instances).await?;
             app.run_until_stopped(shutdown_on_signal()).await?;
         }
         Command::CheckConfig => {
             let (config, instances) = load(args.config)?;
+            let checks = check_instances(&config, &instances).await?;
             println!("{}", serde_json::to_string_pretty(&config.redacted())?);
+            for line in checks.warnings.iter().chain(&checks.events_off) {
+                eprintln!("{line}");
+            }
             eprintln!("configuration is valid: {} instance(s)", instances.len());
         }
         Command::BoxSign {

@@ -231,6 +231,18 @@ impl Default for DeliveryConfig {
     }
 }
 
+impl DeliveryConfig {
+    /// The destination guard these settings describe; `Err` names a bad CIDR.
+    pub fn destination_policy(
+        &self,
+    ) -> Result<crate::delivery::destination::DestinationPolicy, String> {
+        crate::delivery::destination::DestinationPolicy::new(
+            self.allow_private_destinations,
+            &self.allowed_private_networks,
+        )
+    }
+}
+
 /// `[events]`
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -437,11 +449,8 @@ impl Config {
         if !(0.0..1.0).contains(&d.jitter) {
             return Err(invalid("delivery.jitter", "must be in [0, 1)"));
         }
-        crate::delivery::destination::DestinationPolicy::new(
-            d.allow_private_destinations,
-            &d.allowed_private_networks,
-        )
-        .map_err(|r| invalid("delivery.allowed_private_networks", r))?;
+        d.destination_policy()
+            .map_err(|r| invalid("delivery.allowed_private_networks", r))?;
         if !d.proxy_url.is_empty() {
             crate::delivery::client::check_proxy_url(d.proxy_url.expose())
                 .map_err(|r| invalid("delivery.proxy_url", r))?;
@@ -531,5 +540,6 @@ pub fn is_secret_key(key: &str) -> bool {
 mod env;
 mod expand;
 mod secrets;
+pub mod suggest;
 #[cfg(test)]
 mod tests;

@@ -9,6 +9,7 @@ use serde_json::{json, Map, Value};
 
 use super::{keys, Instance, KeyError, Origin};
 use crate::config::is_secret_key;
+use crate::config::suggest::unknown_field;
 use crate::store::records::StoredInstance;
 
 /// What a masked secret reads as.
@@ -18,12 +19,45 @@ fn bad(key: &str, reason: &str) -> KeyError {
     (key.to_string(), reason.to_string())
 }
 
-/// A new instance from a `POST /instances` body (id and token are set by the caller).
-/// `providerData` and keys the relay does not use are accepted and ignored.
-pub fn new_instance(body: &Value) -> Result<StoredInstance, KeyError> {
+/// Top-level fields of an instance body that the relay reads.
+pub const FIELDS: [&str; 6] = [
+    "element",
+    "name",
+    "tags",
+    "configuration",
+    "providerData",
+    "disabled",
+];
+
+/// Top-level fields of Cloud Elements' instance body that the relay accepts and ignores
+/// (descriptions, Cloud Elements' cache and trace settings, external authentication).
+pub const IGNORED_FIELDS: [&str; 6] = [
+    "description",
+    "externalAuthentication",
+    "cacheTimeToLive",
+    "cachingEnabled",
+    "maxCacheSize",
+    "traceLoggingEnabled",
+];
+
+/// The body as an object whose every top-level field is known; an unknown one (a typo such
+/// as `nmae`) is refused rather than silently ignored.
+fn known_object(body: &Value) -> Result<&Map<String, Value>, KeyError> {
     let body = body
         .as_object()
         .ok_or_else(|| bad("body", "must be a JSON object"))?;
+    let known: Vec<&str> = FIELDS.into_iter().chain(IGNORED_FIELDS).collect();
+    match unknown_field(body.keys().map(String::as_str), &known) {
+        Some(refused) => Err(refused),
+        None => Ok(body),
+    }
+}
+
+/// A new instance from a `POST /instances` body (id and token are set by the caller).
+/// `providerData` and configuration keys the relay does not use are kept (the answer's
+/// `warnings` names the unknown ones); an unknown top-level field is refused.
+pub fn new_instance(body: &Value) -> Result<StoredInstance, KeyError> {
+    let body = known_object(body)?;
     match body.get("element") {
         Some(Value::Object(e)) => match e.get("key") {
             Some(Value::String(k)) if k == "box" => {}
@@ -54,9 +88,7 @@ pub fn new_instance(body: &Value) -> Result<StoredInstance, KeyError> {
 /// Applies a `PATCH /instances/{id}` body: fields given replace, configuration keys given as
 /// `null` are removed, everything else stays.
 pub fn patch_instance(instance: &mut StoredInstance, body: &Value) -> Result<(), KeyError> {
-    let body = body
-        .as_object()
-        .ok_or_else(|| bad("body", "must be a JSON object"))?;
+    let body = known_object(body)?;
     if let Some(element) = body.get("element") {
         if element.get("key").and_then(Value::as_str) != Some("box") {
             return Err(bad(
@@ -139,6 +171,8 @@ fn merge_configuration(
 /// The Cloud Elements answer for an instance: configuration values as strings, secrets
 /// masked, the keys the relay knows present (`null` when unset). The token is masked too:
 /// only its digest is kept, and the answer that creates the instance shows it once.
+/// `warnings` names each configuration key the relay does not know (kept, never read), with
+/// the nearest known key when one is close.
 pub fn render(instance: &Instance) -> Value {
     let mut configuration = Map::new();
     for key in keys::KNOWN {
@@ -157,10 +191,25 @@ pub fn render(instance: &Instance) -> Value {
         "eventsEnabled": instance.events_enabled,
         "disabled": instance.disabled,
         "valid": true,
+        "warnings": warnings(instance),
         "readOnly": instance.origin == Origin::Config,
         "createdDate": instance.created_at_ms.and_then(|ms| Utc.timestamp_millis_opt(ms).single())
             .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
     })
+}
+
+fn warnings(instance: &Instance) -> Value {
+    keys::unknown_keys(&instance.configuration)
+        .into_iter()
+        .map(|unknown| {
+            json!({
+                "code": "unknown_key",
+                "key": format!("configuration.\"{}\"", unknown.key),
+                "suggestion": unknown.suggestion,
+                "detail": unknown.to_string(),
+            })
+        })
+        .collect()
 }
 
 fn masked(key: &str, value: &Value) -> Value {

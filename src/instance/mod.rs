@@ -3,6 +3,8 @@
 //! signing keys. Instances come from the config file (read-only) or the admin API ([`api`]).
 
 pub mod api;
+pub mod checks;
+pub mod keys;
 pub mod registry;
 
 use std::collections::BTreeMap;
@@ -13,36 +15,6 @@ pub use registry::Instances;
 
 use crate::config::InstanceConfig;
 use crate::secret::{Secret, TokenDigest};
-
-/// Configuration keys the relay understands; all others are kept and ignored.
-pub mod keys {
-    /// Boolean (or `"true"`/`"false"`): deliver events at all.
-    pub const EVENTS_ENABLED: &str = "event.notification.enabled";
-    /// Where normalized events are POSTed.
-    pub const CALLBACK_URL: &str = "event.notification.callback.url";
-    /// Optional key of `Elements-Webhook-Signature`.
-    pub const SIGNATURE_KEY: &str = "event.notification.signature.key";
-    /// Box V2 primary signature key.
-    pub const BOX_PRIMARY_KEY: &str = "box.webhook.primary.key";
-    /// Box V2 secondary signature key.
-    pub const BOX_SECONDARY_KEY: &str = "box.webhook.secondary.key";
-    /// Token a Box V1 callback URL must carry.
-    pub const BOX_V1_TOKEN: &str = "box.webhook.v1.token";
-    /// Optional Standard Webhooks secret (`whsec_<base64>`): adds `webhook-id`,
-    /// `webhook-timestamp` and `webhook-signature` to every delivery.
-    pub const STANDARD_SECRET: &str = "event.notification.standard.secret";
-
-    /// Every key the relay reads, in the order the API echoes them.
-    pub const KNOWN: [&str; 7] = [
-        EVENTS_ENABLED,
-        CALLBACK_URL,
-        SIGNATURE_KEY,
-        STANDARD_SECRET,
-        BOX_PRIMARY_KEY,
-        BOX_SECONDARY_KEY,
-        BOX_V1_TOKEN,
-    ];
-}
 
 /// Where an instance is defined.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

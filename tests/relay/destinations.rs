@@ -1,8 +1,10 @@
 //! The destination guard, against the real binary with private destinations off: every
-//! non-public address form is refused as a callback by the admin API; a callback named
-//! `localhost` is never handed to a proxy from `HTTP_PROXY`/`ALL_PROXY` (they are ignored),
-//! nor to a configured `delivery.proxy_url` (the relay checks the destination first); and
-//! `delivery.allowed_private_networks` admits exactly the listed networks, directly.
+//! non-public address form is refused as a callback by the admin API (and in the config file,
+//! at start: see `config_checks`); a stored callback named `localhost` (created before the
+//! policy was tightened) is refused at delivery and never handed to a proxy from
+//! `HTTP_PROXY`/`ALL_PROXY` (they are ignored), nor to a configured `delivery.proxy_url` (the
+//! relay checks the destination first); and `delivery.allowed_private_networks` admits
+//! exactly the listed networks, directly.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -69,6 +71,36 @@ fn guarded_config(files: &RelayFiles, callback_base: &str, extra: &str) {
     std::fs::write(&files.config, text).unwrap();
 }
 
+/// A public address the config file's instances call back to when the guard is on, so the
+/// relay starts (nothing is delivered to them).
+const PUBLIC_BASE: &str = "https://93.184.216.34";
+
+/// Creates an instance calling back to `callback` through the admin API of a relay that
+/// allows private destinations, then stops that relay; the instance's id. The guarded relay
+/// started next on the same store finds it there: the guard then acts at delivery.
+async fn stored_instance_calling(files: &RelayFiles, callback: &str) -> i64 {
+    std::fs::write(
+        &files.config,
+        test_config(&files.url, PUBLIC_BASE, "").replace(
+            "[delivery]",
+            &format!("[admin]\nuser_secret = \"{ADMIN_USER}\"\norganization_secret = \"{ADMIN_ORG}\"\n[delivery]"),
+        ),
+    )
+    .unwrap();
+    let mut relay = RelayProcess::start(&files.config, &files.log).await;
+    let (status, created) = admin(
+        &relay,
+        reqwest::Method::POST,
+        "/instances",
+        Some(&instance_body("Stored", &format!("{callback}/events"))),
+    )
+    .await;
+    assert_eq!(status, 200, "{created}");
+    relay.signal("TERM");
+    assert!(relay.wait().await.success());
+    created["id"].as_i64().unwrap()
+}
+
 /// The admin API on, and the proxy variables of the environment set to `proxy` (with no
 /// exceptions), as an operator's shell might have them.
 fn env_with_proxy(proxy: &str) -> Vec<(&'static str, String)> {
@@ -113,11 +145,16 @@ async fn admin(
 
 /// Sends a signed event to instance 1; its `eventId`.
 async fn send_event(relay: &RelayProcess, id: &str) -> String {
+    send_event_to(relay, 1, PRIMARY, id).await
+}
+
+/// Sends an event to `instance`, signed with its Box primary `key`; its `eventId`.
+async fn send_event_to(relay: &RelayProcess, instance: i64, key: &str, id: &str) -> String {
     let body = box_payload_with_id(id);
     let mut req = reqwest::Client::new()
-        .post(relay.url("/webhooks/box/1"))
+        .post(relay.url(&format!("/webhooks/box/{instance}")))
         .body(body.clone());
-    for (k, v) in box_headers(&body) {
+    for (k, v) in box_headers_with_key(&body, key) {
         req = req.header(k, v);
     }
     let (status, accepted) = answer(req.send().await.unwrap()).await;
@@ -150,7 +187,7 @@ async fn first_attempt(relay: &RelayProcess, event_id: &str) -> Value {
 pub async fn the_admin_api_refuses_every_non_public_form_as_a_callback(engine: Engine) {
     let receiver = Receiver::start().await;
     let files = relay_files(&engine, &receiver).await;
-    guarded_config(&files, &receiver.url(""), "");
+    guarded_config(&files, PUBLIC_BASE, "");
     let relay = start(&files, &env_with_proxy("")).await;
     for url in [
         "http://[::127.0.0.1]/events",
@@ -219,9 +256,10 @@ pub async fn proxy_variables_are_ignored_and_a_localhost_callback_is_refused(eng
     let proxy = RecordingProxy::start().await;
     let files = relay_files(&engine, &receiver).await;
     let localhost = format!("http://localhost:{}", receiver.addr.port());
-    guarded_config(&files, &localhost, "");
+    let stored = stored_instance_calling(&files, &localhost).await;
+    guarded_config(&files, PUBLIC_BASE, "");
     let relay = start(&files, &env_with_proxy(&proxy.url)).await;
-    let event_id = send_event(&relay, "proxied-localhost").await;
+    let event_id = send_event_to(&relay, stored, API_PRIMARY, "proxied-localhost").await;
     let event = first_attempt(&relay, &event_id).await;
     let error = event["attempts"][0]["error"].as_str().unwrap_or_default();
     assert!(error.contains("destination refused"), "{event}");
@@ -234,10 +272,11 @@ pub async fn an_allowed_private_network_is_reached_directly_not_through_the_prox
     let receiver = Receiver::start().await;
     let proxy = RecordingProxy::start().await;
     let files = relay_files(&engine, &receiver).await;
-    let localhost = format!("http://localhost:{}", receiver.addr.port());
+    // A literal: `localhost` may also resolve to ::1, which the listed network does not hold.
+    let loopback = format!("http://127.0.0.1:{}", receiver.addr.port());
     guarded_config(
         &files,
-        &localhost,
+        &loopback,
         "allowed_private_networks = [\"127.0.0.0/8\"]",
     );
     let relay = start(&files, &env_with_proxy(&proxy.url)).await;
@@ -275,13 +314,14 @@ pub async fn a_configured_proxy_never_receives_a_private_destination(engine: Eng
     let proxy = RecordingProxy::start().await;
     let files = relay_files(&engine, &receiver).await;
     let localhost = format!("http://localhost:{}", receiver.addr.port());
+    let stored = stored_instance_calling(&files, &localhost).await;
     guarded_config(
         &files,
-        &localhost,
+        PUBLIC_BASE,
         &format!("proxy_url = \"{}\"", proxy.url),
     );
     let relay = start(&files, &env_with_proxy("")).await;
-    let event_id = send_event(&relay, "configured-proxy").await;
+    let event_id = send_event_to(&relay, stored, API_PRIMARY, "configured-proxy").await;
     let event = first_attempt(&relay, &event_id).await;
     let error = event["attempts"][0]["error"].as_str().unwrap_or_default();
     assert!(error.contains("destination refused"), "{event}");
@@ -296,7 +336,8 @@ pub async fn a_configured_proxy_never_receives_a_private_destination(engine: Eng
         "proxy_url = \"{}\"\nallowed_private_networks = [\"127.0.0.0/8\"]",
         proxy.url
     );
-    guarded_config(&files, &localhost, &extra);
+    let loopback = format!("http://127.0.0.1:{}", receiver.addr.port());
+    guarded_config(&files, &loopback, &extra);
     let relay = start(&files, &env_with_proxy("")).await;
     let event_id = send_event(&relay, "configured-proxy-allowed").await;
     let event = first_attempt(&relay, &event_id).await;
@@ -304,7 +345,7 @@ pub async fn a_configured_proxy_never_receives_a_private_destination(engine: Eng
     let seen = proxy.seen();
     assert_eq!(seen.len(), 1, "{seen:?}");
     assert!(
-        seen[0].starts_with(&format!("POST {localhost}/events")),
+        seen[0].starts_with(&format!("POST {loopback}/events")),
         "{seen:?}"
     );
     assert!(

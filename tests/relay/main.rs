@@ -38,6 +38,7 @@ mod admin_instances;
 mod admin_secrets;
 mod box_api;
 mod cli;
+mod config_checks;
 mod crash_restart;
 mod delivery;
 mod deploy;

@@ -1,11 +1,16 @@
 //! The bodies of `POST /webhooks` and `PUT /webhooks/{id}`, checked before Box is called:
-//! a target (`file` or `folder`, not the root folder) and Box's known triggers.
+//! a target (`file` or `folder`, not the root folder) and Box's known triggers, and no other
+//! top-level field.
 
 use bytes::Bytes;
 use serde_json::{Map, Value};
 
 use crate::box_api::triggers;
+use crate::config::suggest::unknown_field;
 use crate::http::error::ApiError;
+
+/// The top-level fields of a body; any other is refused (400), a typo being the likely cause.
+pub const FIELDS: [&str; 2] = ["target", "triggers"];
 
 /// A Box file or folder.
 pub struct Target {
@@ -30,6 +35,15 @@ pub fn read_body(body: &Bytes, partial: bool) -> Result<HookRequest, ApiError> {
     let Value::Object(body) = value else {
         return Err(ApiError::invalid("body", "must be a JSON object"));
     };
+    if body.contains_key("address") {
+        return Err(ApiError::invalid(
+            "address",
+            "set by the relay (server.public_url and the instance id), not by the request",
+        ));
+    }
+    if let Some((field, reason)) = unknown_field(body.keys().map(String::as_str), &FIELDS) {
+        return Err(ApiError::invalid(field, reason));
+    }
     let target = match body.get("target") {
         None if partial => None,
         Some(Value::Object(t)) => Some(read_target(t)?),

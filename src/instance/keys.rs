@@ -1,0 +1,150 @@
+//! Every instance configuration key the relay knows, in one place: the keys it reads
+//! (events, Box signatures, Box authorization) and the Cloud Elements keys it accepts and
+//! ignores. Any other key is kept (Cloud Elements allows arbitrary keys) but named in a
+//! warning, with the nearest known key, since it is most often a typo.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use crate::config::suggest::nearest;
+
+/// Boolean (or `"true"`/`"false"`): deliver events at all. Off when absent.
+pub const EVENTS_ENABLED: &str = "event.notification.enabled";
+/// Where normalized events are POSTed.
+pub const CALLBACK_URL: &str = "event.notification.callback.url";
+/// Optional key of `Elements-Webhook-Signature`.
+pub const SIGNATURE_KEY: &str = "event.notification.signature.key";
+/// Box V2 primary signature key.
+pub const BOX_PRIMARY_KEY: &str = "box.webhook.primary.key";
+/// Box V2 secondary signature key.
+pub const BOX_SECONDARY_KEY: &str = "box.webhook.secondary.key";
+/// Token a Box V1 callback URL must carry.
+pub const BOX_V1_TOKEN: &str = "box.webhook.v1.token";
+/// Optional Standard Webhooks secret (`whsec_<base64>`): adds `webhook-id`,
+/// `webhook-timestamp` and `webhook-signature` to every delivery.
+pub const STANDARD_SECRET: &str = "event.notification.standard.secret";
+
+/// The keys of events and Box signatures, in the order the API echoes them (`null` when
+/// unset).
+pub const KNOWN: [&str; 7] = [
+    EVENTS_ENABLED,
+    CALLBACK_URL,
+    SIGNATURE_KEY,
+    STANDARD_SECRET,
+    BOX_PRIMARY_KEY,
+    BOX_SECONDARY_KEY,
+    BOX_V1_TOKEN,
+];
+
+/// Keys of Box authorization on an instance (Cloud Elements' names), read when an instance
+/// is provisioned through the admin API.
+pub mod box_auth {
+    /// The Box app's client id.
+    pub const CLIENT_ID: &str = "oauth.api.key";
+    /// The Box app's client secret.
+    pub const CLIENT_SECRET: &str = "oauth.api.secret";
+    /// The redirect URI the authorization code was issued for.
+    pub const REDIRECT_URI: &str = "oauth.callback.url";
+    /// `client_credentials` for Box's Client Credentials Grant (no OAuth code).
+    pub const AUTH: &str = "box.auth";
+    /// The enterprise id the Client Credentials Grant authenticates as.
+    pub const ENTERPRISE_ID: &str = "box.enterprise.id";
+
+    /// Every key of Box authorization.
+    pub const ALL: [&str; 5] = [CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, AUTH, ENTERPRISE_ID];
+}
+
+/// Cloud Elements keys of a Box instance that the relay accepts and ignores, so
+/// provisioning scripts written for Cloud Elements draw no warning: the event mechanism
+/// (`webhook` or `polling`; the relay is always webhook) and the poller's settings, and the
+/// response filter of Cloud Elements' own API.
+pub const ACCEPTED_AND_IGNORED: [&str; 4] = [
+    "event.vendor.type",
+    "event.poller.refresh_interval",
+    "event.poller.configuration",
+    "filter.response.nulls",
+];
+
+/// Every known configuration key: read by the relay, or accepted and ignored.
+pub fn all() -> impl Iterator<Item = &'static str> {
+    KNOWN
+        .into_iter()
+        .chain(box_auth::ALL)
+        .chain(ACCEPTED_AND_IGNORED)
+}
+
+/// True when the relay knows `key` (exactly: keys are case-sensitive).
+pub fn is_known(key: &str) -> bool {
+    all().any(|known| known == key)
+}
+
+/// A configuration key the relay does not know: kept, never read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownKey {
+    /// The key as given.
+    pub key: String,
+    /// The nearest known key, when it is close enough to be what was meant.
+    pub suggestion: Option<&'static str>,
+}
+
+impl fmt::Display for UnknownKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "unknown configuration key `{}` (kept, but the relay does not read it)",
+            self.key
+        )?;
+        match self.suggestion {
+            Some(known) => write!(f, "; did you mean `{known}`?"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The unknown keys of `configuration`, in key order.
+pub fn unknown_keys(configuration: &BTreeMap<String, serde_json::Value>) -> Vec<UnknownKey> {
+    configuration
+        .keys()
+        .filter(|key| !is_known(key))
+        .map(|key| UnknownKey {
+            key: key.clone(),
+            suggestion: nearest(key, all()),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_misspelled_key_is_unknown_with_the_key_that_was_meant() {
+        let conf: BTreeMap<String, serde_json::Value> = [
+            ("event.notification.callbak.url", "https://x.example/"),
+            ("Event.Notification.Enabled", "true"),
+            ("event.vendor.type", "webhook"),
+            ("oauth.api.key", "id"),
+            ("acme.custom.setting", "kept"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), serde_json::json!(v)))
+        .collect();
+        assert_eq!(
+            unknown_keys(&conf),
+            vec![
+                UnknownKey {
+                    key: "Event.Notification.Enabled".into(),
+                    suggestion: Some(EVENTS_ENABLED),
+                },
+                UnknownKey {
+                    key: "acme.custom.setting".into(),
+                    suggestion: None,
+                },
+                UnknownKey {
+                    key: "event.notification.callbak.url".into(),
+                    suggestion: Some(CALLBACK_URL),
+                },
+            ]
+        );
+    }
+}
