@@ -28,7 +28,7 @@ struct Args {
 #[derive(clap::Args, Default)]
 struct ConfigArg {
     /// Configuration file (else $RELAY_CONFIG, else config/default.toml if present).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, global = true, value_name = "FILE")]
     config: Option<PathBuf>,
 }
 
