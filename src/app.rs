@@ -38,13 +38,14 @@ const MAX_HELD: usize = 4096;
 /// Start-up failures.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    /// The listener could not be bound.
-    #[error("cannot listen on {addr}: {source}")]
+    /// The listener could not be bound. The cause is part of the message, not a `source`:
+    /// `main` prints the whole chain, which would say it twice.
+    #[error("cannot listen on {addr}: {reason}")]
     Bind {
         /// The configured address.
         addr: String,
         /// Why.
-        source: std::io::Error,
+        reason: std::io::Error,
     },
     /// The store could not be opened or migrated.
     #[error(transparent)]
@@ -133,9 +134,9 @@ impl Application {
         crate::telemetry::log_start(&config, &instances.all());
         let listener = TcpListener::bind(&config.server.listen)
             .await
-            .map_err(|source| StartError::Bind {
+            .map_err(|reason| StartError::Bind {
                 addr: config.server.listen.clone(),
-                source,
+                reason,
             })?;
         Ok(Self {
             listener,

@@ -17,23 +17,44 @@ use webhook_relay::{cli, telemetry, Application};
 #[derive(Parser)]
 #[command(name = "webhook-relay", version)]
 struct Args {
-    /// Configuration file (else $RELAY_CONFIG, else config/default.toml if present).
-    #[arg(long, global = true, value_name = "FILE")]
+    /// Configuration file, for the commands that read one: serve (the default),
+    /// check-config, events, secrets. Also accepted after the command.
+    #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
+}
+
+/// `--config`, on the commands that read a configuration (and only on those).
+#[derive(clap::Args, Default)]
+struct ConfigArg {
+    /// Configuration file (else $RELAY_CONFIG, else config/default.toml if present).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+}
+
+impl ConfigArg {
+    /// This command's `--config`, else the one given before the command.
+    fn or(self, before: Option<PathBuf>) -> Option<PathBuf> {
+        self.config.or(before)
+    }
 }
 
 #[derive(Subcommand)]
 enum Command {
     /// Run the relay (the default).
     Serve {
+        #[command(flatten)]
+        file: ConfigArg,
         /// Address and port to listen on, over `server.listen` (e.g. 127.0.0.1:9090).
         #[arg(long, value_name = "ADDR")]
         listen: Option<String>,
     },
     /// Load and validate the configuration, print it with secrets redacted.
-    CheckConfig,
+    CheckConfig {
+        #[command(flatten)]
+        file: ConfigArg,
+    },
     /// Print the Box V2 headers for a body, to test a deployment with curl.
     BoxSign {
         /// The primary signature key.
@@ -51,11 +72,15 @@ enum Command {
     },
     /// Read the event log and replay events, from the configured store.
     Events {
+        #[command(flatten)]
+        file: ConfigArg,
         #[command(subcommand)]
         command: cli::events::EventsCommand,
     },
     /// Manage the key that encrypts stored secrets (the relay must be stopped).
     Secrets {
+        #[command(flatten)]
+        file: ConfigArg,
         #[command(subcommand)]
         command: cli::secrets::SecretsCommand,
     },
@@ -142,10 +167,18 @@ fn main() -> std::process::ExitCode {
 }
 
 async fn run(args: Args) -> Result<()> {
-    match args.command.unwrap_or(Command::Serve { listen: None }) {
-        Command::Serve { listen } => {
-            let path = config_path(args.config.clone(), &std::env::vars().collect());
-            let (mut config, instances) = load(args.config)?;
+    let command = args.command.unwrap_or(Command::Serve {
+        file: ConfigArg::default(),
+        listen: None,
+    });
+    if let (Some(_), Command::BoxSign { .. } | Command::Receive { .. }) = (&args.config, &command) {
+        bail!("--config is only for serve, check-config, events and secrets: this command reads no configuration");
+    }
+    match command {
+        Command::Serve { file, listen } => {
+            let file = file.or(args.config);
+            let path = config_path(file.clone(), &std::env::vars().collect());
+            let (mut config, instances) = load(file)?;
             if let Some(addr) = listen {
                 addr.parse::<std::net::SocketAddr>()
                     .with_context(|| format!("--listen {addr}: not an address:port"))?;
@@ -167,8 +200,8 @@ async fn run(args: Args) -> Result<()> {
             let app = Application::build(config, instances).await?;
             app.run_until_stopped(shutdown_on_signal()).await?;
         }
-        Command::CheckConfig => {
-            let (config, instances) = load(args.config)?;
+        Command::CheckConfig { file } => {
+            let (config, instances) = load(file.or(args.config))?;
             let checks = check_instances(&config, &instances).await?;
             println!("{}", serde_json::to_string_pretty(&config.redacted())?);
             for line in checks.warnings.iter().chain(&checks.events_off) {
@@ -201,12 +234,21 @@ async fn run(args: Args) -> Result<()> {
                 )
             );
         }
-        Command::Events { command } => {
-            let (config, _) = load(args.config)?;
+        Command::Events { file, command } => {
+            let flag = file.or(args.config);
+            let config_file = config_path(flag.clone(), &std::env::vars().collect());
+            let (config, instances) = load(flag)?;
+            let label = cli::events::store_label(&config, config_file.as_deref());
             let store = webhook_relay::store::open_for_tool(config.storage.url.expose())
                 .await
-                .context("cannot open the store")?;
-            let result = cli::events::run(&*store, command).await;
+                .with_context(|| format!("cannot open the store {label}"))?;
+            let ids: Vec<i64> = instances.iter().map(|i| i.id).collect();
+            let scope = cli::events::Scope {
+                store: &*store,
+                file_instances: &ids,
+                label: &label,
+            };
+            let result = cli::events::run(&scope, command).await;
             store.close().await;
             let (output, next) = result?;
             println!("{}", serde_json::to_string_pretty(&output)?);
@@ -214,8 +256,8 @@ async fn run(args: Args) -> Result<()> {
                 eprintln!("more: --cursor {cursor}");
             }
         }
-        Command::Secrets { command } => {
-            let (config, _) = load(args.config)?;
+        Command::Secrets { file, command } => {
+            let (config, _) = load(file.or(args.config))?;
             let done =
                 cli::secrets::run(config.storage.url.expose(), config.secrets_key(), command)
                     .await

@@ -20,6 +20,9 @@ pub trait AdminStore {
     /// One stored instance.
     async fn get_instance(&self, id: i64) -> Result<Option<StoredInstance>, StoreError>;
 
+    /// Whether the store has an instance `id`, read without its secrets (tools have no key).
+    async fn instance_exists(&self, id: i64) -> Result<bool, StoreError>;
+
     /// Stores a new instance under a fresh id greater than `reserved_max` (the largest id
     /// of the config file) and than any id given before; `instance.id` is ignored.
     async fn create_instance(
@@ -180,6 +183,14 @@ macro_rules! impl_admin_store {
                 row.as_ref()
                     .map(|r| instance_row(r, self.key.as_ref()))
                     .transpose()
+            }
+
+            async fn instance_exists(&self, id: i64) -> Result<bool, $crate::store::StoreError> {
+                let row = sqlx::query("SELECT 1 FROM instances WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&self.$reader)
+                    .await?;
+                Ok(row.is_some())
             }
 
             async fn create_instance(

@@ -9,6 +9,7 @@ pub mod admin;
 pub mod batch;
 pub mod box_api;
 pub mod health;
+mod lock;
 pub mod postgres;
 pub mod records;
 pub mod rotate;

@@ -10,6 +10,7 @@ use bytes::Bytes;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 
+use super::lock::DatabaseLock;
 use super::{
     AttemptOutcome, Claimed, Inserted, Lease, NewEvent, Status, StatusCounts, Store, StoreError,
     StoredEvent,
@@ -29,6 +30,8 @@ pub struct SqliteStore {
     checkpointer: SqlitePool,
     /// Seals and opens instance secrets; without it instances cannot be read or written.
     key: Option<crate::secret::Cipher>,
+    /// The relay's exclusive hold on the file; none for tools.
+    lock: DatabaseLock,
 }
 
 impl SqliteStore {
@@ -39,8 +42,9 @@ impl SqliteStore {
     }
 
     /// Opens (creating if needed) the database file, migrates it, and, for the relay itself
-    /// (`owner`), releases leases left by a previous run: one relay owns the file, so anything
-    /// it had claimed is pending. Tools opening the file beside a running relay pass false.
+    /// (`owner`), locks the file against a second relay ([`DatabaseLock`]) and releases
+    /// leases left by a previous run: one relay owns the file, so anything it had claimed is
+    /// pending. Tools opening the file beside a running relay pass false.
     pub async fn open(path: &str, owner: bool) -> Result<Self, StoreError> {
         Self::open_inner(path, owner).await.map_err(|e| {
             // Say what an operator can fix (a full or read-only volume), then the details.
@@ -53,6 +57,10 @@ impl SqliteStore {
     }
 
     async fn open_inner(path: &str, owner: bool) -> Result<Self, StoreError> {
+        if !owner && !Path::new(path).exists() {
+            // A tool pointed at the wrong file says so rather than creating an empty one.
+            return Err(StoreError::Unavailable(format!("{path}: no such database")));
+        }
         if let Some(dir) = Path::new(path)
             .parent()
             .filter(|d| !d.as_os_str().is_empty())
@@ -61,6 +69,11 @@ impl SqliteStore {
                 StoreError::Unavailable(format!("cannot create {}: {e}", dir.display()))
             })?;
         }
+        let lock = if owner {
+            DatabaseLock::acquire(path)?
+        } else {
+            DatabaseLock::default()
+        };
         let options = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -122,6 +135,7 @@ impl SqliteStore {
             reader,
             checkpointer,
             key: None,
+            lock,
         })
     }
 }
@@ -441,5 +455,6 @@ impl Store for SqliteStore {
         self.checkpointer.close().await;
         self.writer.close().await;
         self.reader.close().await;
+        self.lock.release();
     }
 }
