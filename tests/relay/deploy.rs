@@ -12,14 +12,6 @@ fn repo(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Debian's nginx running the shipped nginx.conf with its upstreams and listeners moved to
 /// loopback ports.
 struct Nginx {
@@ -101,15 +93,7 @@ impl Drop for Nginx {
 async fn the_shipped_nginx_conf_publishes_only_box_deliveries_and_retries_only_them() {
     let receiver = Receiver::start().await;
     let files = relay_files(&Engine::Sqlite, &receiver).await;
-    let mut relay = RelayProcess::start_with_env(
-        &files.config,
-        &files.log,
-        &[
-            ("RELAY__ADMIN__USER_SECRET", ADMIN_USER),
-            ("RELAY__ADMIN__ORGANIZATION_SECRET", ADMIN_ORG),
-        ],
-    )
-    .await;
+    let mut relay = RelayProcess::start_with_env(&files.config, &files.log, &ADMIN_ON).await;
     let down = Receiver::start().await;
     down.set_default(Behavior::Status(503));
     let nginx = Nginx::start(&down.addr.to_string(), &relay.addr.to_string());

@@ -10,14 +10,6 @@ use webhook_relay::config::Env;
 
 use crate::helpers::*;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Runs the binary to completion (for commands that stop by themselves, or fail at start).
 async fn run(args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_webhook-relay"));

@@ -397,15 +397,7 @@ pub async fn unsigned_callers_cannot_tell_an_instance_with_keys_from_one_without
 pub async fn a_v2_event_without_an_id_is_refused_and_every_error_is_json(engine: Engine) {
     let receiver = Receiver::start().await;
     let files = relay_files(&engine, &receiver).await;
-    let mut relay = RelayProcess::start_with_env(
-        &files.config,
-        &files.log,
-        &[
-            ("RELAY__ADMIN__USER_SECRET", ADMIN_USER),
-            ("RELAY__ADMIN__ORGANIZATION_SECRET", ADMIN_ORG),
-        ],
-    )
-    .await;
+    let mut relay = RelayProcess::start_with_env(&files.config, &files.log, &ADMIN_ON).await;
     let client = reqwest::Client::new();
     // Signed, but without Box's event id: it could never be deduplicated.
     let body =

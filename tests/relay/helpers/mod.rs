@@ -142,6 +142,21 @@ name = "Other consumer"
     )
 }
 
+/// A loopback port nothing listens on (bound, then released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The environment that turns the admin API on with the test credentials.
+pub const ADMIN_ON: [(&str, &str); 2] = [
+    ("RELAY__ADMIN__USER_SECRET", ADMIN_USER),
+    ("RELAY__ADMIN__ORGANIZATION_SECRET", ADMIN_ORG),
+];
+
 pub async fn answer(res: reqwest::Response) -> (u16, serde_json::Value) {
     let status = res.status().as_u16();
     let text = res.text().await.unwrap_or_default();
