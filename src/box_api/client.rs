@@ -171,6 +171,8 @@ fn error(status: u16, retry_after: Option<String>, body: &Value) -> BoxError {
 /// Box could not be reached at `url` (the configured base and the path, no query: nothing
 /// secret): said in the answer's detail and in the log.
 fn unreachable(url: &str, e: &reqwest::Error) -> BoxError {
+    let url = crate::secret::mask_url_password(url, "***").unwrap_or_else(|| url.to_string());
+    let url = url.as_str();
     let cause = without_url(e);
     tracing::warn!(url, error = %cause, "Box could not be reached");
     BoxError::Unreachable(format!("{url}: {cause}"))

@@ -67,22 +67,23 @@ pub enum VerifyError {
     Mismatch,
 }
 
-impl SignatureHeaders<'_> {
-    /// Checks that the headers a signed delivery needs are all there, before its body is read.
-    pub fn require(&self) -> Result<(), VerifyError> {
-        if self.timestamp.is_none() {
-            return Err(VerifyError::MissingHeader("box-delivery-timestamp"));
-        }
+impl<'a> SignatureHeaders<'a> {
+    /// Checks that the headers a signed delivery needs are all there, before its body is
+    /// read; (timestamp, version, algorithm).
+    pub fn require(&self) -> Result<(&'a str, &'a str, &'a str), VerifyError> {
+        let timestamp = self
+            .timestamp
+            .ok_or(VerifyError::MissingHeader("box-delivery-timestamp"))?;
         if self.primary.is_none() && self.secondary.is_none() {
             return Err(VerifyError::MissingHeader("box-signature-primary"));
         }
-        if self.version.is_none() {
-            return Err(VerifyError::MissingHeader("box-signature-version"));
-        }
-        if self.algorithm.is_none() {
-            return Err(VerifyError::MissingHeader("box-signature-algorithm"));
-        }
-        Ok(())
+        let version = self
+            .version
+            .ok_or(VerifyError::MissingHeader("box-signature-version"))?;
+        let algorithm = self
+            .algorithm
+            .ok_or(VerifyError::MissingHeader("box-signature-algorithm"))?;
+        Ok((timestamp, version, algorithm))
     }
 }
 
@@ -116,12 +117,7 @@ pub fn verify<'a>(
     freshness: Freshness,
     now: DateTime<Utc>,
 ) -> Result<Verified<'a>, VerifyError> {
-    headers.require()?;
-    let (Some(timestamp), Some(version), Some(algorithm)) =
-        (headers.timestamp, headers.version, headers.algorithm)
-    else {
-        unreachable!("require() checked every header");
-    };
+    let (timestamp, version, algorithm) = headers.require()?;
     if version != "1" || algorithm != "HmacSHA256" {
         return Err(VerifyError::UnsupportedScheme);
     }

@@ -24,7 +24,7 @@ pub(super) fn check_variables(env: &Env) -> Result<(), ConfigError> {
                 let nearest = node.as_object().and_then(|fields| {
                     fields
                         .keys()
-                        .map(|k| (strsim::levenshtein(k, part), k))
+                        .map(|k| (super::suggest::edit_distance(k, part), k))
                         .filter(|(d, _)| *d <= 3)
                         .min()
                         .map(|(_, k)| {

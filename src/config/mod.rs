@@ -506,10 +506,8 @@ impl Config {
 fn mask_url_passwords(value: &mut serde_json::Value) {
     match value {
         serde_json::Value::String(s) => {
-            if let Ok(mut url) = url::Url::parse(s) {
-                if url.password().is_some() && url.set_password(Some("***")).is_ok() {
-                    *s = url.to_string();
-                }
+            if let Some(masked) = crate::secret::mask_url_password(s, "***") {
+                *s = masked;
             }
         }
         serde_json::Value::Array(items) => items.iter_mut().for_each(mask_url_passwords),

@@ -222,10 +222,5 @@ fn masked(key: &str, value: &Value) -> Value {
         return Value::String(MASK.into());
     }
     // A URL's password is a secret too (`https://user:pass@host/…`).
-    if let Ok(mut url) = url::Url::parse(&text) {
-        if url.password().is_some() && url.set_password(Some(MASK)).is_ok() {
-            return Value::String(url.to_string());
-        }
-    }
-    Value::String(text)
+    Value::String(crate::secret::mask_url_password(&text, MASK).unwrap_or(text))
 }

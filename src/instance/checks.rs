@@ -109,9 +109,5 @@ pub async fn check_file_instances(
 
 /// The URL with its password masked, for a message.
 fn shown_url(url: &Url) -> String {
-    let mut shown = url.clone();
-    if shown.password().is_some() {
-        let _ = shown.set_password(Some("***"));
-    }
-    shown.to_string()
+    crate::secret::mask_url_password(url.as_str(), "***").unwrap_or_else(|| url.to_string())
 }

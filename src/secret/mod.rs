@@ -13,6 +13,13 @@ use subtle::ConstantTimeEq;
 
 pub use cipher::Cipher;
 
+/// `text` with the password of the URL it is replaced by `mask`, when it is a URL with a
+/// password (`https://user:pass@host/…`); `None` otherwise.
+pub fn mask_url_password(text: &str, mask: &str) -> Option<String> {
+    let mut url = url::Url::parse(text).ok()?;
+    (url.password().is_some() && url.set_password(Some(mask)).is_ok()).then(|| url.to_string())
+}
+
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A secret value (key, token, password). `Debug`, `Display` and `Serialize` print `***`;

@@ -5,29 +5,10 @@
 //! receiving signed deliveries end to end.
 
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::json;
 use webhook_relay::store::Status;
 
 use crate::helpers::*;
-
-/// Provisions an instance with a fresh code; (its id, its token).
-async fn provision(app: &TestApp, fake: &FakeBox, receiver: &Receiver) -> (i64, String) {
-    let created = app
-        .create_instance(&oauth_instance_body(
-            "Box OAuth",
-            &receiver.url("/api"),
-            &fake.issue_code(),
-        ))
-        .await;
-    (
-        created["id"].as_i64().unwrap(),
-        created["token"].as_str().unwrap().to_string(),
-    )
-}
-
-fn folder_hook(folder: &str, triggers: &[&str]) -> Value {
-    json!({ "target": { "id": folder, "type": "folder" }, "triggers": triggers })
-}
 
 pub async fn webhooks_are_created_listed_updated_and_deleted_through_the_relay(engine: Engine) {
     let receiver = Receiver::start().await;
@@ -126,15 +107,7 @@ pub async fn webhooks_are_created_listed_updated_and_deleted_through_the_relay(e
         .await;
 
     // Box deletes the webhook: the event is delivered and the record marked deleted.
-    let deleted_event = json!({
-        "type": "webhook_event", "id": "wh-deleted-1", "created_at": "2026-11-26T10:00:00-08:00",
-        "trigger": "WEBHOOK.DELETED",
-        "webhook": { "id": hook_id, "type": "webhook" },
-        "source": { "id": hook_id, "type": "webhook" },
-        "additional_info": { "reason": "auto_cleanup" }
-    })
-    .to_string()
-    .into_bytes();
+    let deleted_event = webhook_deleted_event("wh-deleted-1", &hook_id);
     let (status, accepted) = app
         .post_v2(
             &id.to_string(),
@@ -223,7 +196,7 @@ pub async fn tokens_are_refreshed_before_expiry_and_after_a_401(engine: Engine) 
     // The first tokens expire within the relay's one-minute margin.
     fake.set_expires_in(30);
     let app = spawn_app_env(&engine, &receiver, &box_env(&fake)).await;
-    let (_, token) = provision(&app, &fake, &receiver).await;
+    let (_, token) = provision(&app, &fake, &receiver, "Box OAuth").await;
     fake.set_expires_in(3600);
     let (status, _, _) = app.element(Method::GET, "/webhooks", &token, None).await;
     assert_eq!(status, 200);
@@ -258,7 +231,7 @@ pub async fn boxs_errors_come_back_with_boxs_status_code_and_message(engine: Eng
     let receiver = Receiver::start().await;
     let fake = FakeBox::start().await;
     let app = spawn_app_env(&engine, &receiver, &box_env(&fake)).await;
-    let (_, token) = provision(&app, &fake, &receiver).await;
+    let (_, token) = provision(&app, &fake, &receiver, "Box OAuth").await;
     let hook = folder_hook("555", &["FILE.UPLOADED"]);
     let (status, _, _) = app
         .element(Method::POST, "/webhooks", &token, Some(&hook))
@@ -432,7 +405,7 @@ async fn postgres_replicas_racing_a_refresh_make_one() {
     let env = box_env(&fake);
     let a = spawn_app_at(&url, &receiver, &env, tempfile::tempdir().unwrap()).await;
     let b = spawn_app_at(&url, &receiver, &env, tempfile::tempdir().unwrap()).await;
-    let (_, token) = provision(&a, &fake, &receiver).await;
+    let (_, token) = provision(&a, &fake, &receiver, "Box OAuth").await;
     fake.set_expires_in(3600);
     let (hook_a, hook_b) = (
         folder_hook("1001", &["FILE.UPLOADED"]),

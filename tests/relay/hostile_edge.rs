@@ -62,15 +62,6 @@ async fn timed_get(addr: std::net::SocketAddr, path: &str) -> (u16, Duration) {
     (status, started.elapsed())
 }
 
-fn vm_kib(pid: u32, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
-}
-
 pub async fn connections_that_never_speak_are_closed_and_cannot_starve_the_relay(engine: Engine) {
     let receiver = Receiver::start().await;
     let files = relay_files(&engine, &receiver).await;

@@ -67,15 +67,6 @@ fn with(headers: &[(String, String)], name: &str, value: &str) -> Vec<(String, S
     h
 }
 
-fn peak_rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
-}
-
 pub async fn the_hostile_corpus_gets_documented_answers_and_stores_nothing(engine: Engine) {
     let receiver = Receiver::start().await;
     let RelayFiles {
@@ -408,7 +399,7 @@ pub async fn the_hostile_corpus_gets_documented_answers_and_stores_nothing(engin
         "while-crawling, replayed and the V1 callback: {stored:?}"
     );
     assert!(stored.contains(&"while-crawling") && stored.contains(&"replayed"));
-    let rss = peak_rss_kib(relay.child.id().unwrap());
+    let rss = vm_kib(relay.child.id().unwrap(), "VmHWM:");
     let _ = writeln_report(&format!(
         "hostile corpus: {} requests, peak RSS {} MiB",
         seen.len(),

@@ -9,30 +9,6 @@ use webhook_relay::store::box_api::WebhookRow;
 
 use crate::helpers::*;
 
-/// Provisions an instance on `fake`'s one Box account; (its id, its Element token).
-async fn provision(
-    app: &TestApp,
-    fake: &FakeBox,
-    receiver: &Receiver,
-    name: &str,
-) -> (i64, String) {
-    let created = app
-        .create_instance(&oauth_instance_body(
-            name,
-            &receiver.url("/api"),
-            &fake.issue_code(),
-        ))
-        .await;
-    (
-        created["id"].as_i64().unwrap(),
-        created["token"].as_str().unwrap().to_string(),
-    )
-}
-
-fn folder_hook(folder: &str, triggers: &[&str]) -> Value {
-    json!({ "target": { "id": folder, "type": "folder" }, "triggers": triggers })
-}
-
 fn ids(list: &Value) -> Vec<&str> {
     list.as_array()
         .unwrap()
@@ -159,15 +135,7 @@ pub async fn a_webhook_deleted_event_to_one_instance_leaves_anothers_record(engi
         .await;
     let hook_id = hook["id"].as_str().unwrap();
     // A knows its own Box keys: it signs a WEBHOOK.DELETED naming B's webhook.
-    let forged = json!({
-        "type": "webhook_event", "id": "forged-deleted-1", "created_at": "2026-11-26T10:00:00-08:00",
-        "trigger": "WEBHOOK.DELETED",
-        "webhook": { "id": hook_id, "type": "webhook" },
-        "source": { "id": hook_id, "type": "webhook" },
-        "additional_info": { "reason": "auto_cleanup" }
-    })
-    .to_string()
-    .into_bytes();
+    let forged = webhook_deleted_event("forged-deleted-1", hook_id);
     let (status, accepted) = app
         .post_v2(
             &a_id.to_string(),

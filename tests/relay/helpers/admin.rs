@@ -158,3 +158,42 @@ impl TestApp {
         (status, headers, json)
     }
 }
+
+/// Provisions an instance named `name` with a fresh code on `fake`'s one Box account; (its
+/// id, its Element token).
+pub async fn provision(
+    app: &TestApp,
+    fake: &super::FakeBox,
+    receiver: &super::Receiver,
+    name: &str,
+) -> (i64, String) {
+    let created = app
+        .create_instance(&oauth_instance_body(
+            name,
+            &receiver.url("/api"),
+            &fake.issue_code(),
+        ))
+        .await;
+    (
+        created["id"].as_i64().unwrap(),
+        created["token"].as_str().unwrap().to_string(),
+    )
+}
+
+/// A `POST /webhooks` body for a folder.
+pub fn folder_hook(folder: &str, triggers: &[&str]) -> Value {
+    json!({ "target": { "id": folder, "type": "folder" }, "triggers": triggers })
+}
+
+/// Box's `WEBHOOK.DELETED` event (auto clean-up) for the webhook `hook_id`, as bytes.
+pub fn webhook_deleted_event(event_id: &str, hook_id: &str) -> Vec<u8> {
+    json!({
+        "type": "webhook_event", "id": event_id, "created_at": "2026-11-26T10:00:00-08:00",
+        "trigger": "WEBHOOK.DELETED",
+        "webhook": { "id": hook_id, "type": "webhook" },
+        "source": { "id": hook_id, "type": "webhook" },
+        "additional_info": { "reason": "auto_cleanup" }
+    })
+    .to_string()
+    .into_bytes()
+}

@@ -150,3 +150,14 @@ pub async fn relay_files(engine: &super::Engine, receiver: &Receiver) -> RelayFi
         log,
     }
 }
+
+/// A memory figure of process `pid` from `/proc/{pid}/status`, in KiB (`VmRSS:` now,
+/// `VmHWM:` its peak).
+pub fn vm_kib(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
