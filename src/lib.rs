@@ -22,6 +22,7 @@ pub mod delivery;
 pub mod event;
 pub mod http;
 pub mod instance;
+pub mod invalid;
 pub mod metrics;
 pub mod secret;
 pub mod store;
