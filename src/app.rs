@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::box_api::client::BoxClient;
@@ -164,10 +165,17 @@ impl Application {
         self.local_addr().port()
     }
 
-    /// Serves until `shutdown` is cancelled, then: stop accepting, finish and commit the
-    /// requests in progress, let in-flight deliveries finish within the grace period, release
-    /// this process's leases, close the store.
+    /// Serves until `shutdown` is cancelled, then drains in order (see [`Running::drain`]).
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> Result<(), StartError> {
+        let grace = Duration::from_millis(self.config.server.shutdown_grace_ms);
+        let running = self.start(&shutdown)?;
+        running.drain(&shutdown, grace).await;
+        Ok(())
+    }
+
+    /// Starts every stage: delivery first (so that the writer has somewhere to hand events),
+    /// then the group-commit writer, then the server in front of them.
+    fn start(self, shutdown: &CancellationToken) -> Result<Running, StartError> {
         let Self {
             listener,
             config,
@@ -175,66 +183,13 @@ impl Application {
             store,
             key,
         } = self;
-        let d = &config.delivery;
-        let lease_ms = 2 * d.timeout_ms as i64;
-        // Per instance: enough to keep its workers busy, far below the whole budget.
-        let per_instance_held = (d.per_instance_concurrency * 32).min(MAX_HELD);
-        let (intake, jobs) = Intake::new(MAX_HELD, per_instance_held, lease_ms);
         let wake = Arc::new(Notify::new());
         let metrics = Arc::new(Metrics::new());
         let health = Arc::new(StorageHealth::default());
-        let (recorder, recorder_task) =
-            Recorder::spawn(store.clone(), wake.clone(), metrics.clone(), health.clone());
-        // Validated with the configuration (and closed, never open, if it were not).
-        let destinations =
-            DestinationPolicy::new(d.allow_private_destinations, &d.allowed_private_networks)
-                .unwrap_or_default();
-        let ctx = Arc::new(DeliveryContext {
-            store: store.clone(),
-            instances: instances.clone(),
-            client: CallbackClient::new(
-                Duration::from_millis(d.timeout_ms),
-                destinations.clone(),
-                Some(d.proxy_url.expose()).filter(|p| !p.is_empty()),
-            )?,
-            policy: RetryPolicy::from(d),
-            recorder,
-            metrics: metrics.clone(),
-        });
-        let limits = Limits {
-            concurrency: d.concurrency,
-            per_instance: d.per_instance_concurrency,
-            min_lease_left_ms: d.timeout_ms as i64,
-        };
-        // Deliveries stop on their own token, after the server and the writer are done.
-        let delivery_stop = CancellationToken::new();
-        let mut dispatcher = tokio::spawn(dispatch(
-            ctx,
-            intake.clone(),
-            jobs,
-            limits,
-            delivery_stop.clone(),
-        ));
-        let retention = (config.storage.delivered_retention_secs > 0)
-            .then(|| Duration::from_secs(config.storage.delivered_retention_secs));
-        let poller = tokio::spawn(poll(
-            store.clone(),
-            intake.clone(),
-            wake.clone(),
-            Duration::from_millis(d.poll_interval_ms),
-            retention,
-            metrics.clone(),
-            delivery_stop.clone(),
-        ));
-        let refresher = tokio::spawn(keep_fresh(
-            instances.clone(),
-            store.clone(),
-            INSTANCE_REFRESH,
-            delivery_stop.clone(),
-        ));
+        let delivery = Delivery::start(&config, &store, &instances, &wake, &metrics, &health)?;
         let (writer, writer_task) = BatchWriter::spawn(
             store.clone(),
-            intake.clone(),
+            delivery.intake.clone(),
             metrics.clone(),
             health.clone(),
         );
@@ -243,6 +198,7 @@ impl Application {
             BoxClient::new(&config.box_.api_url, &config.box_.oauth_url)?,
             Some(key),
         ));
+        let d = &config.delivery;
         let state = AppState {
             instances,
             writer,
@@ -258,7 +214,12 @@ impl Application {
             metrics,
             admin: AdminAuth::from_config(&config.admin).map(Arc::new),
             wake,
-            destinations,
+            // Validated with the configuration (and closed, never open, if it were not).
+            destinations: DestinationPolicy::new(
+                d.allow_private_destinations,
+                &d.allowed_private_networks,
+            )
+            .unwrap_or_default(),
             box_auth,
             public_url: Some(config.server.public_url.as_str())
                 .filter(|u| !u.is_empty())
@@ -269,30 +230,157 @@ impl Application {
             state,
             Duration::from_millis(config.server.request_timeout_ms),
         );
-        tracing::info!(addr = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), "relay listening");
-
-        let grace = Duration::from_millis(config.server.shutdown_grace_ms);
         let limits = connection_limits(&config);
         tracing::info!(
+            addr = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(),
             max_connections = limits.max_connections,
-            "connections capped"
+            "relay listening"
         );
-        let mut served = Box::pin(crate::http::serve::serve(
+        let server = tokio::spawn(crate::http::serve::serve(
             listener,
             app,
             limits,
             shutdown.clone(),
         ));
+        Ok(Running {
+            server,
+            writer: writer_task,
+            delivery,
+            store,
+        })
+    }
+}
+
+/// The stages of a running relay, each upstream of the next: server → writer → delivery →
+/// recorder → store.
+struct Running {
+    server: JoinHandle<()>,
+    writer: JoinHandle<()>,
+    delivery: Delivery,
+    store: Arc<dyn Store>,
+}
+
+impl Running {
+    /// Once `shutdown` fires, stops each stage after the one feeding it, so that what was
+    /// accepted is committed and what was committed is delivered or left pending:
+    /// 1. the server stops accepting and finishes the requests in progress (within `grace`);
+    /// 2. with the router gone, the writer commits what it holds and ends;
+    /// 3. the poller and registry refresher stop; attempts in flight finish (within `grace`);
+    /// 4. with the dispatcher gone, the recorder commits the last outcomes;
+    /// 5. this process's leases are released and the store is closed.
+    async fn drain(self, shutdown: &CancellationToken, grace: Duration) {
+        let Running {
+            mut server,
+            writer,
+            delivery,
+            store,
+        } = self;
         tokio::select! {
-            _ = &mut served => {}
+            _ = &mut server => {}
             _ = async { shutdown.cancelled().await; tokio::time::sleep(grace).await } => {
                 tracing::warn!("shutdown: requests still open after the grace period");
+                server.abort();
+                let _ = server.await;
             }
         }
-        drop(served);
-        // The router (and its writer handles) is gone: the writer commits what it has, ends.
-        let _ = tokio::time::timeout(grace, writer_task).await;
-        delivery_stop.cancel();
+        let _ = tokio::time::timeout(grace, writer).await;
+        let owner = delivery.stop(grace).await;
+        match store.release_all(&owner).await {
+            Ok(n) if n > 0 => tracing::info!(released = n, "released leases"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "could not release leases"),
+        }
+        store.close().await;
+        tracing::info!("shutdown complete");
+    }
+}
+
+/// The delivery stage: the dispatcher and its workers, the poller, the outcome recorder and
+/// the instance registry's refresher. It stops on its own token, after the writer is done.
+struct Delivery {
+    intake: Intake,
+    stop: CancellationToken,
+    dispatcher: JoinHandle<()>,
+    poller: JoinHandle<()>,
+    refresher: JoinHandle<()>,
+    recorder: JoinHandle<()>,
+}
+
+impl Delivery {
+    fn start(
+        config: &Config,
+        store: &Arc<dyn Store>,
+        instances: &Instances,
+        wake: &Arc<Notify>,
+        metrics: &Arc<Metrics>,
+        health: &Arc<StorageHealth>,
+    ) -> Result<Self, StartError> {
+        let d = &config.delivery;
+        let lease_ms = 2 * d.timeout_ms as i64;
+        // Per instance: enough to keep its workers busy, far below the whole budget.
+        let per_instance_held = (d.per_instance_concurrency * 32).min(MAX_HELD);
+        let (intake, jobs) = Intake::new(MAX_HELD, per_instance_held, lease_ms);
+        let (recorder, recorder_task) =
+            Recorder::spawn(store.clone(), wake.clone(), metrics.clone(), health.clone());
+        let destinations =
+            DestinationPolicy::new(d.allow_private_destinations, &d.allowed_private_networks)
+                .unwrap_or_default();
+        let ctx = Arc::new(DeliveryContext {
+            store: store.clone(),
+            instances: instances.clone(),
+            client: CallbackClient::new(
+                Duration::from_millis(d.timeout_ms),
+                destinations,
+                Some(d.proxy_url.expose()).filter(|p| !p.is_empty()),
+            )?,
+            policy: RetryPolicy::from(d),
+            recorder,
+            metrics: metrics.clone(),
+        });
+        let limits = Limits {
+            concurrency: d.concurrency,
+            per_instance: d.per_instance_concurrency,
+            min_lease_left_ms: d.timeout_ms as i64,
+        };
+        let stop = CancellationToken::new();
+        let retention = (config.storage.delivered_retention_secs > 0)
+            .then(|| Duration::from_secs(config.storage.delivered_retention_secs));
+        Ok(Self {
+            dispatcher: tokio::spawn(dispatch(ctx, jobs, limits, stop.clone())),
+            poller: tokio::spawn(poll(
+                store.clone(),
+                intake.clone(),
+                wake.clone(),
+                Duration::from_millis(d.poll_interval_ms),
+                retention,
+                metrics.clone(),
+                stop.clone(),
+            )),
+            refresher: tokio::spawn(keep_fresh(
+                instances.clone(),
+                store.clone(),
+                INSTANCE_REFRESH,
+                stop.clone(),
+            )),
+            recorder: recorder_task,
+            intake,
+            stop,
+        })
+    }
+
+    /// Stops claiming, lets attempts in flight finish within `grace` (then aborts them: their
+    /// events stay leased until released), records the last outcomes; returns the lease
+    /// owner whose leases the caller releases.
+    async fn stop(self, grace: Duration) -> String {
+        let Self {
+            intake,
+            stop,
+            mut dispatcher,
+            poller,
+            refresher,
+            recorder,
+        } = self;
+        stop.cancel();
         let _ = poller.await;
         let _ = refresher.await;
         if tokio::time::timeout(grace, &mut dispatcher).await.is_err() {
@@ -301,16 +389,9 @@ impl Application {
             let _ = dispatcher.await;
         }
         // The dispatcher (and its recorder handle) is gone: record the last outcomes.
-        if tokio::time::timeout(grace, recorder_task).await.is_err() {
+        if tokio::time::timeout(grace, recorder).await.is_err() {
             tracing::warn!("shutdown: could not record every outcome; those events stay leased");
         }
-        match store.release_all(intake.owner()).await {
-            Ok(n) if n > 0 => tracing::info!(released = n, "released leases"),
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "could not release leases"),
-        }
-        store.close().await;
-        tracing::info!("shutdown complete");
-        Ok(())
+        intake.owner().to_string()
     }
 }

@@ -128,13 +128,13 @@ pub struct Limits {
 /// long) and returns. Queued jobs not started stay leased in the store for release.
 pub async fn dispatch(
     ctx: Arc<DeliveryContext>,
-    intake: Intake,
     mut rx: mpsc::UnboundedReceiver<Job>,
     limits: Limits,
     shutdown: CancellationToken,
 ) {
     let mut queues: HashMap<i64, VecDeque<Job>> = HashMap::new();
     let mut in_flight: HashMap<i64, usize> = HashMap::new();
+    // A task gives back its instance id; its job, and so its slot, is dropped with it.
     let mut running: JoinSet<i64> = JoinSet::new();
     loop {
         tokio::select! {
@@ -148,10 +148,9 @@ pub async fn dispatch(
                         if let Some(n) = in_flight.get_mut(&instance_id) {
                             *n -= 1;
                         }
-                        intake.release(instance_id);
                     }
                     // Only on abort (shutdown past the grace period): the lease is released
-                    // by the caller, the slots no longer matter.
+                    // by the caller.
                     Err(e) => tracing::warn!(error = %e, "delivery task aborted"),
                 }
             }
@@ -171,8 +170,8 @@ pub async fn dispatch(
                 let Some(job) = queue.pop_front() else { break };
                 if job.lease_until_ms - now_ms() < limits.min_lease_left_ms {
                     // Waited too long in memory: the lease may end mid-attempt. Drop this
-                    // copy; the poller claims the event again under a fresh lease.
-                    intake.release(job.instance_id);
+                    // copy (and its slot); the poller claims the event again under a fresh
+                    // lease.
                     continue;
                 }
                 *n += 1;
@@ -186,10 +185,7 @@ pub async fn dispatch(
         queues.retain(|_, q| !q.is_empty());
         in_flight.retain(|_, n| *n > 0);
     }
-    // Not started: leave them leased; the caller releases this process's leases.
-    for job in queues.into_values().flatten() {
-        intake.release(job.instance_id);
-    }
+    // Jobs not started are dropped with their slots; the caller releases their leases.
 }
 
 /// Claims due events into the intake, sleeping until the next one is due (or `poll_interval`
@@ -207,7 +203,9 @@ pub async fn poll(
     let mut last_prune = std::time::Instant::now();
     let mut idle_backoff = Duration::ZERO;
     while !shutdown.is_cancelled() {
-        let room = intake.reserve(CLAIM_BATCH);
+        // Room is reserved before the claim; what it does not use goes back when dropped.
+        let mut reservation = intake.reserve(CLAIM_BATCH);
+        let room = reservation.len();
         let mut claimed = 0;
         let mut skip_was_empty = true;
         if room > 0 {
@@ -217,9 +215,10 @@ pub async fn poll(
             match store.claim_due(now_ms(), &lease, room as u32, &skip).await {
                 Ok(events) => {
                     claimed = events.len();
-                    intake.unreserve(room - claimed);
                     for e in events {
-                        intake.assign(e.instance_id);
+                        let Some(slot) = intake.slot(&mut reservation, e.instance_id) else {
+                            break; // cannot happen: the claim asked for at most `room`
+                        };
                         intake.send(Job {
                             event_id: e.event_id,
                             instance_id: e.instance_id,
@@ -227,16 +226,17 @@ pub async fn poll(
                             attempts: e.attempts,
                             lease_until_ms: lease.until_ms,
                             lease_owner: lease.owner.clone(),
+                            slot,
                         });
                     }
                 }
                 Err(e) => {
                     metrics.store_error("claim");
-                    intake.unreserve(room);
                     tracing::warn!(error = %e, "claiming due events failed");
                 }
             }
         }
+        drop(reservation);
         if room > 0 && claimed == room {
             continue; // more may be due right now
         }

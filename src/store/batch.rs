@@ -8,7 +8,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::health::StorageHealth;
 use super::{now_ms, Inserted, NewEvent, Store, StoreError};
-use crate::delivery::{Intake, Job};
+use crate::delivery::{Intake, Job, Slot};
 use crate::event::NormalizedEvent;
 use crate::metrics::Metrics;
 
@@ -92,16 +92,22 @@ async fn commit(
 ) -> Result<(), String> {
     let received = now_ms();
     // Events the delivery workers can take now are stored already leased to this process
-    // and handed over from memory; the rest wait in the store for the poller.
+    // and handed over from memory, with their slots; the rest wait in the store for the
+    // poller. A slot not handed over (duplicate, failed commit) is freed when dropped.
+    let mut slots: Vec<Option<Slot>> = batch
+        .iter()
+        .map(|r| intake.try_hold(r.instance_id))
+        .collect();
     let rows: Vec<NewEvent> = batch
         .iter()
-        .map(|r| NewEvent {
+        .zip(&slots)
+        .map(|(r, slot)| NewEvent {
             event_id: r.event.event_id.clone(),
             instance_id: r.instance_id,
             box_event_id: r.event.box_event_id.clone(),
             body: r.event.body.clone(),
             received_at_ms: received,
-            lease: intake.try_hold(r.instance_id).then(|| intake.lease()),
+            lease: slot.as_ref().map(|_| intake.lease()),
         })
         .collect();
     // A database that stopped answering (network cut) must not hold Box past its 30 s:
@@ -113,20 +119,19 @@ async fn commit(
     };
     match result {
         Ok(results) => {
-            for ((req, row), result) in batch.drain(..).zip(rows).zip(results) {
-                if let Some(lease) = &row.lease {
-                    if result == Inserted::New {
-                        intake.send(Job {
-                            event_id: row.event_id.clone(),
-                            instance_id: row.instance_id,
-                            body: row.body.clone(),
-                            attempts: 0,
-                            lease_until_ms: lease.until_ms,
-                            lease_owner: lease.owner.clone(),
-                        });
-                    } else {
-                        intake.release(row.instance_id);
-                    }
+            for (((req, row), result), slot) in
+                batch.drain(..).zip(rows).zip(results).zip(slots.drain(..))
+            {
+                if let (Some(lease), Some(slot), Inserted::New) = (row.lease, slot, result) {
+                    intake.send(Job {
+                        event_id: row.event_id,
+                        instance_id: row.instance_id,
+                        body: row.body,
+                        attempts: 0,
+                        lease_until_ms: lease.until_ms,
+                        lease_owner: lease.owner,
+                        slot,
+                    });
                 }
                 let _ = req.reply.send(Ok(result));
             }
@@ -134,9 +139,6 @@ async fn commit(
         }
         Err(e) => {
             tracing::error!(error = %e, "group commit failed");
-            for row in rows.iter().filter(|r| r.lease.is_some()) {
-                intake.release(row.instance_id);
-            }
             for req in batch.drain(..) {
                 let _ = req
                     .reply

@@ -1,0 +1,191 @@
+//! The door into the delivery workers, with bounds on how many events are held in memory
+//! (queued or in flight), in all and per instance: the backlog lives in the store, not in
+//! RAM, and one slow consumer cannot fill the budget and starve the others.
+//!
+//! Room is a [`Slot`]: a permit of the whole budget and one of the instance's budget. It
+//! travels with the [`Job`] and is given back when the job is dropped — attempted, refused
+//! by a full dispatcher, left behind at shutdown — so no path has to remember to release it.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+
+use super::Job;
+use crate::store::{now_ms, Lease};
+
+/// Room for one event in memory: dropping it gives the room back.
+#[derive(Debug)]
+pub struct Slot {
+    _held: OwnedSemaphorePermit,
+    /// `None` only when the poller claimed an event of an instance whose budget filled
+    /// between the claim's `skip` list and its answer: the event is held anyway (it is
+    /// leased to this process), over that instance's budget by at most one claim.
+    _instance: Option<OwnedSemaphorePermit>,
+}
+
+/// Room reserved in the whole budget before a claim; what the claim does not use goes back
+/// when this is dropped.
+#[derive(Debug)]
+pub struct Reservation {
+    permits: Option<OwnedSemaphorePermit>,
+}
+
+impl Reservation {
+    /// How many events it still has room for.
+    pub fn len(&self) -> usize {
+        self.permits.as_ref().map_or(0, |p| p.num_permits())
+    }
+
+    /// Whether it has no room left.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Hands events to the dispatcher, within the memory budgets; cheap to clone.
+#[derive(Clone)]
+pub struct Intake {
+    tx: mpsc::UnboundedSender<Job>,
+    held: Arc<Semaphore>,
+    by_instance: Arc<Mutex<HashMap<i64, Arc<Semaphore>>>>,
+    max_per_instance: usize,
+    owner: Arc<str>,
+    lease_ms: i64,
+}
+
+impl Intake {
+    /// A new intake holding at most `max_held` events, `max_per_instance` of one instance,
+    /// and the receiving end for the dispatcher.
+    pub fn new(
+        max_held: usize,
+        max_per_instance: usize,
+        lease_ms: i64,
+    ) -> (Self, mpsc::UnboundedReceiver<Job>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let owner: Arc<str> = Arc::from(format!("relay-{}", uuid::Uuid::new_v4()));
+        (
+            Self {
+                tx,
+                held: Arc::new(Semaphore::new(max_held)),
+                by_instance: Arc::default(),
+                max_per_instance,
+                owner,
+                lease_ms,
+            },
+            rx,
+        )
+    }
+
+    /// Room for one event of `instance_id`, or `None` when either budget is full (the event
+    /// then waits in the store for the poller).
+    pub fn try_hold(&self, instance_id: i64) -> Option<Slot> {
+        let instance = self.instance(instance_id).try_acquire_owned().ok()?;
+        let held = self.held.clone().try_acquire_owned().ok()?;
+        Some(Slot {
+            _held: held,
+            _instance: Some(instance),
+        })
+    }
+
+    /// Reserves room for up to `n` events of any instance (the poller, before a claim);
+    /// [`Intake::slot`] turns one unit of it into a claimed event's [`Slot`].
+    pub fn reserve(&self, n: usize) -> Reservation {
+        let n = n.min(self.held.available_permits());
+        let permits = u32::try_from(n)
+            .ok()
+            .filter(|n| *n > 0)
+            .and_then(|n| self.held.clone().try_acquire_many_owned(n).ok());
+        Reservation { permits }
+    }
+
+    /// A slot for a claimed event of `instance_id`, taken from `reservation` (`None` when it
+    /// is used up).
+    pub fn slot(&self, reservation: &mut Reservation, instance_id: i64) -> Option<Slot> {
+        let permits = reservation.permits.as_mut()?;
+        let held = if permits.num_permits() == 1 {
+            reservation.permits.take()?
+        } else {
+            permits.split(1)?
+        };
+        Some(Slot {
+            _held: held,
+            _instance: self.instance(instance_id).try_acquire_owned().ok(),
+        })
+    }
+
+    /// Instances whose budget is full: the poller leaves their events alone. Budgets of
+    /// instances holding nothing are forgotten here.
+    pub fn saturated(&self) -> Vec<i64> {
+        let mut by_instance = self.lock();
+        by_instance.retain(|_, s| s.available_permits() < self.max_per_instance);
+        by_instance
+            .iter()
+            .filter(|(_, s)| s.available_permits() == 0)
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
+    /// A fresh lease for this process.
+    pub fn lease(&self) -> Lease {
+        Lease {
+            owner: self.owner.clone(),
+            until_ms: now_ms() + self.lease_ms,
+        }
+    }
+
+    /// This process's lease owner id.
+    pub fn owner(&self) -> &str {
+        &self.owner
+    }
+
+    /// Hands a job to the dispatcher. Should the dispatcher be gone (shutdown), the job is
+    /// dropped with its slot: the event stays leased in the store and is released there.
+    pub fn send(&self, job: Job) {
+        let _ = self.tx.send(job);
+    }
+
+    fn instance(&self, instance_id: i64) -> Arc<Semaphore> {
+        self.lock()
+            .entry(instance_id)
+            .or_insert_with(|| Arc::new(Semaphore::new(self.max_per_instance)))
+            .clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, Arc<Semaphore>>> {
+        self.by_instance
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_come_back_when_their_jobs_are_dropped() {
+        let (intake, _rx) = Intake::new(3, 2, 1000);
+        let a = intake.try_hold(1).expect("room");
+        let b = intake.try_hold(1).expect("room");
+        assert!(intake.try_hold(1).is_none(), "instance 1 is at its budget");
+        assert_eq!(intake.saturated(), vec![1]);
+        let c = intake.try_hold(2).expect("room for another instance");
+        assert!(intake.try_hold(3).is_none(), "the whole budget is used");
+        drop(a);
+        assert!(intake.saturated().is_empty());
+        drop((b, c));
+        let mut r = intake.reserve(10);
+        assert_eq!(r.len(), 3, "a reservation takes what is free, no more");
+        let s = intake.slot(&mut r, 7).expect("room");
+        assert_eq!(r.len(), 2);
+        assert!(intake.try_hold(8).is_none(), "reserved room is not free");
+        drop(r);
+        assert!(
+            intake.try_hold(8).is_some(),
+            "an unused reservation goes back"
+        );
+        drop(s);
+        assert_eq!(intake.reserve(10).len(), 3, "every permit is back");
+    }
+}
