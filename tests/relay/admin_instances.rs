@@ -529,16 +529,12 @@ where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = (u16, serde_json::Value)>,
 {
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    loop {
+    eventually("the other replica catches up", || async {
         let (status, answer) = send().await;
-        if done(status, &answer) {
-            return;
+        match done(status, &answer) {
+            true => Ok(()),
+            false => Err(format!("{status} {answer}")),
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the other replica never caught up: {status} {answer}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    })
+    .await
 }

@@ -22,7 +22,7 @@ struct Nginx {
 }
 
 impl Nginx {
-    fn start(relay_a: &str, relay_b: &str) -> Self {
+    async fn start(relay_a: &str, relay_b: &str) -> Self {
         let binary = ["/usr/sbin/nginx", "/usr/bin/nginx"]
             .into_iter()
             .find(|p| Path::new(p).exists())
@@ -59,11 +59,12 @@ impl Nginx {
             _dir: dir,
         };
         for port in [public, internal] {
-            let deadline = std::time::Instant::now() + DEADLINE;
-            while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-                assert!(std::time::Instant::now() < deadline, "nginx listens");
-                std::thread::sleep(std::time::Duration::from_millis(50));
-            }
+            eventually("nginx listens", || async {
+                tokio::net::TcpStream::connect(("127.0.0.1", port))
+                    .await
+                    .map_err(|e| format!("port {port}: {e}"))
+            })
+            .await;
         }
         nginx
     }
@@ -96,7 +97,7 @@ async fn the_shipped_nginx_conf_publishes_only_box_deliveries_and_retries_only_t
     let mut relay = RelayProcess::start_with_env(&files.config, &files.log, &ADMIN_ON).await;
     let down = Receiver::start().await;
     down.set_default(Behavior::Status(503));
-    let nginx = Nginx::start(&down.addr.to_string(), &relay.addr.to_string());
+    let nginx = Nginx::start(&down.addr.to_string(), &relay.addr.to_string()).await;
     let http = reqwest::Client::new();
 
     // The internal listener has the rest (first: the Box deliveries below mark the failing

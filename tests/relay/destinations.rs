@@ -7,7 +7,6 @@
 //! exactly the listed networks, directly.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -164,8 +163,7 @@ async fn send_event_to(relay: &RelayProcess, instance: i64, key: &str, id: &str)
 
 /// Waits until the event has an attempt recorded; the event with its attempts.
 async fn first_attempt(relay: &RelayProcess, event_id: &str) -> Value {
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    loop {
+    eventually("an attempt is recorded", || async {
         let (_, event) = admin(
             relay,
             reqwest::Method::GET,
@@ -173,15 +171,12 @@ async fn first_attempt(relay: &RelayProcess, event_id: &str) -> Value {
             None,
         )
         .await;
-        if event["attempts"].as_array().is_some_and(|a| !a.is_empty()) {
-            return event;
+        match event["attempts"].as_array().is_some_and(|a| !a.is_empty()) {
+            true => Ok(event),
+            false => Err(event.to_string()),
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no attempt recorded: {event}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await
 }
 
 pub async fn the_admin_api_refuses_every_non_public_form_as_a_callback(engine: Engine) {

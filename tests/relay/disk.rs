@@ -6,7 +6,6 @@
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::Command;
-use std::time::Duration;
 
 use webhook_relay::config::Env;
 use webhook_relay::store::Status;
@@ -63,18 +62,13 @@ async fn ready(app: &TestApp) -> (u16, serde_json::Value) {
 }
 
 async fn wait_ready(app: &TestApp) {
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    loop {
-        let (status, body) = ready(app).await;
-        if status == 200 {
-            return;
+    eventually("ready again", || async {
+        match ready(app).await {
+            (200, _) => Ok(()),
+            (status, body) => Err(format!("{status} {body}")),
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "never ready again: {body}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    })
+    .await
 }
 
 #[tokio::test]

@@ -61,24 +61,20 @@ async fn a_replica_paused_past_its_lease_cannot_undo_the_delivery_of_another() {
     a.signal("CONT");
     // A's attempt times out now and A records a retry; B's answer comes 4 s after its
     // request. Wait until B has recorded the delivery, then longer than a retry would take.
-    let delivered = async {
-        loop {
-            let res = reqwest::Client::new()
-                .get(b.url("/instances/1/events"))
-                .header("authorization", admin_auth())
-                .send()
-                .await
-                .unwrap();
-            let (_, events) = answer(res).await;
-            if events[0]["status"] == "delivered" {
-                return events[0].clone();
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+    let event = eventually("B records the delivery", || async {
+        let res = reqwest::Client::new()
+            .get(b.url("/instances/1/events"))
+            .header("authorization", admin_auth())
+            .send()
+            .await
+            .unwrap();
+        let (_, events) = answer(res).await;
+        match events[0]["status"] == "delivered" {
+            true => Ok(events[0].clone()),
+            false => Err(events.to_string()),
         }
-    };
-    let event = tokio::time::timeout(DEADLINE, delivered)
-        .await
-        .expect("B delivers");
+    })
+    .await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(
         receiver.received().len(),

@@ -4,6 +4,7 @@
 
 mod admin;
 mod app;
+mod eventually;
 mod fake_box;
 mod postgres;
 mod process;
@@ -11,6 +12,7 @@ mod receiver;
 
 pub use admin::*;
 pub use app::*;
+pub use eventually::*;
 pub use fake_box::*;
 pub use postgres::*;
 pub use process::*;
