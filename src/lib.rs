@@ -19,6 +19,7 @@ pub mod box_webhook;
 pub mod cli;
 pub mod config;
 pub mod delivery;
+pub mod destination;
 pub mod event;
 pub mod http;
 pub mod instance;
@@ -26,6 +27,7 @@ pub mod invalid;
 pub mod metrics;
 pub mod secret;
 pub mod store;
+pub mod suggest;
 pub mod telemetry;
 
 pub use app::Application;

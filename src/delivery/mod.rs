@@ -3,7 +3,6 @@
 //! left by a dead process). The [`client`] POSTs them; the [`retry`] policy decides what next.
 
 pub mod client;
-pub mod destination;
 pub mod recorder;
 pub mod retry;
 pub mod worker;
