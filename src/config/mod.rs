@@ -215,4 +215,6 @@ mod storage;
 #[cfg(test)]
 mod tests;
 mod typed;
+#[cfg(test)]
+mod typed_tests;
 mod validate;
