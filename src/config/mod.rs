@@ -38,8 +38,15 @@ pub enum ConfigError {
         reason: String,
     },
     /// A value was read but is not acceptable; the key is dotted (`delivery.timeout_ms`).
+    /// Not a `source`: the message already says it all, and `main` prints the whole chain.
     #[error("configuration key `{}`: {}", .0.key, .0.reason)]
-    Invalid(#[from] InvalidValue),
+    Invalid(InvalidValue),
+}
+
+impl From<InvalidValue> for ConfigError {
+    fn from(e: InvalidValue) -> Self {
+        ConfigError::Invalid(e)
+    }
 }
 
 fn invalid(key: impl Into<String>, reason: impl Into<String>) -> ConfigError {

@@ -144,6 +144,11 @@ async fn a_value_that_is_not_of_its_type_stops_both_commands_naming_the_key() {
             stderr.contains("configuration key `delivery.timeout_ms`: must be positive"),
             "{command}: {stderr}"
         );
+        assert_eq!(
+            stderr.matches("must be positive").count(),
+            1,
+            "said once: {stderr}"
+        );
     }
     let config = config_file(dir.path(), "", "");
     let (out, stderr) = run_with(
