@@ -16,7 +16,6 @@ use crate::box_api::tokens::BoxAuth;
 use crate::box_webhook::verify::Freshness;
 use crate::config::Config;
 use crate::delivery::client::CallbackClient;
-use crate::delivery::destination::DestinationPolicy;
 use crate::delivery::recorder::Recorder;
 use crate::delivery::retry::RetryPolicy;
 use crate::delivery::worker::{dispatch, poll, DeliveryContext, Limits};
@@ -77,12 +76,12 @@ fn connection_limits(config: &Config) -> ConnectionLimits {
         }
     };
     let max_connections = match config.server.max_connections {
-        0 => default_cap(open_files, config.delivery.concurrency as u64 + 64),
+        0 => default_cap(open_files, config.delivery.concurrency.get() as u64 + 64),
         n => n,
     };
     ConnectionLimits {
-        head_timeout: Duration::from_millis(config.server.request_timeout_ms),
-        idle_timeout: Duration::from_millis(config.server.idle_timeout_ms),
+        head_timeout: config.server.request_timeout(),
+        idle_timeout: config.server.idle_timeout(),
         max_connections,
     }
 }
@@ -133,10 +132,10 @@ impl Application {
         }
         instances.refresh(&*store, true).await?;
         crate::telemetry::log_start(&config, &instances.all());
-        let listener = TcpListener::bind(&config.server.listen)
+        let listener = TcpListener::bind(config.server.listen)
             .await
             .map_err(|reason| StartError::Bind {
-                addr: config.server.listen.clone(),
+                addr: config.server.listen.to_string(),
                 reason,
             })?;
         Ok(Self {
@@ -167,7 +166,7 @@ impl Application {
 
     /// Serves until `shutdown` is cancelled, then drains in order (see [`Running::drain`]).
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> Result<(), StartError> {
-        let grace = Duration::from_millis(self.config.server.shutdown_grace_ms);
+        let grace = self.config.server.shutdown_grace();
         let running = self.start(&shutdown)?;
         running.drain(&shutdown, grace).await;
         Ok(())
@@ -195,41 +194,34 @@ impl Application {
         );
         let box_auth = Arc::new(BoxAuth::new(
             store.clone(),
-            BoxClient::new(&config.box_.api_url, &config.box_.oauth_url)?,
+            BoxClient::new(config.box_.api_url.as_str(), config.box_.oauth_url.as_str())?,
             Some(key),
         ));
-        let d = &config.delivery;
         let state = AppState {
             instances,
             writer,
             store: store.clone(),
             freshness: Freshness {
-                max_age: chrono::Duration::seconds(config.box_.max_age_secs as i64),
+                max_age: chrono::Duration::seconds(config.box_.max_age_secs.get() as i64),
                 max_future_skew: chrono::Duration::seconds(config.box_.max_future_skew_secs as i64),
             },
-            body_limit: config.server.body_limit_bytes,
+            body_limit: config.server.body_limit_bytes.get(),
             bodies: crate::http::body::BodyBudget::new(config.server.body_budget_bytes),
             sender: Arc::from(config.events.sender.as_str()),
             shutdown: shutdown.clone(),
             metrics,
             admin: AdminAuth::from_config(&config.admin).map(Arc::new),
             wake,
-            // Validated with the configuration (and closed, never open, if it were not).
-            destinations: DestinationPolicy::new(
-                d.allow_private_destinations,
-                &d.allowed_private_networks,
-            )
-            .unwrap_or_default(),
+            destinations: config.delivery.destination_policy(),
             box_auth,
-            public_url: Some(config.server.public_url.as_str())
-                .filter(|u| !u.is_empty())
-                .map(Arc::from),
+            public_url: config
+                .server
+                .public_url
+                .as_ref()
+                .map(|u| Arc::from(u.as_str())),
             health,
         };
-        let app = router(
-            state,
-            Duration::from_millis(config.server.request_timeout_ms),
-        );
+        let app = router(state, config.server.request_timeout());
         let limits = connection_limits(&config);
         tracing::info!(
             addr = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(),
@@ -316,42 +308,34 @@ impl Delivery {
         health: &Arc<StorageHealth>,
     ) -> Result<Self, StartError> {
         let d = &config.delivery;
-        let lease_ms = 2 * d.timeout_ms as i64;
+        let lease_ms = 2 * d.timeout_ms.get() as i64;
         // Per instance: enough to keep its workers busy, far below the whole budget.
-        let per_instance_held = (d.per_instance_concurrency * 32).min(MAX_HELD);
+        let per_instance_held = (d.per_instance_concurrency.get() * 32).min(MAX_HELD);
         let (intake, jobs) = Intake::new(MAX_HELD, per_instance_held, lease_ms);
         let (recorder, recorder_task) =
             Recorder::spawn(store.clone(), wake.clone(), metrics.clone(), health.clone());
-        let destinations =
-            DestinationPolicy::new(d.allow_private_destinations, &d.allowed_private_networks)
-                .unwrap_or_default();
         let ctx = Arc::new(DeliveryContext {
             store: store.clone(),
             instances: instances.clone(),
-            client: CallbackClient::new(
-                Duration::from_millis(d.timeout_ms),
-                destinations,
-                Some(d.proxy_url.expose()).filter(|p| !p.is_empty()),
-            )?,
+            client: CallbackClient::new(d.timeout(), d.destination_policy(), d.proxy_url.as_ref())?,
             policy: RetryPolicy::from(d),
             recorder,
             metrics: metrics.clone(),
         });
         let limits = Limits {
-            concurrency: d.concurrency,
-            per_instance: d.per_instance_concurrency,
-            min_lease_left_ms: d.timeout_ms as i64,
+            concurrency: d.concurrency.get(),
+            per_instance: d.per_instance_concurrency.get(),
+            min_lease_left_ms: d.timeout_ms.get() as i64,
         };
         let stop = CancellationToken::new();
-        let retention = (config.storage.delivered_retention_secs > 0)
-            .then(|| Duration::from_secs(config.storage.delivered_retention_secs));
+        let retention = config.storage.retention();
         Ok(Self {
             dispatcher: tokio::spawn(dispatch(ctx, jobs, limits, stop.clone())),
             poller: tokio::spawn(poll(
                 store.clone(),
                 intake.clone(),
                 wake.clone(),
-                Duration::from_millis(d.poll_interval_ms),
+                d.poll_interval(),
                 retention,
                 metrics.clone(),
                 stop.clone(),

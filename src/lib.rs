@@ -10,7 +10,14 @@
 //! [`config`] and [`instance`] describe what the relay serves; [`app`] wires it together;
 //! [`cli`] holds the helper commands (`box-sign`, `receive`, `events`, `secrets`);
 //! [`telemetry`] sets up logs and [`metrics`] counts what happens, for `GET /metrics`;
-//! [`secret`] keeps secrets out of logs and sealed at rest.
+//! [`secret`] keeps secrets out of logs and sealed at rest; [`destination`] is the guard of
+//! where callbacks may go; [`invalid`] is the one "this key's value is not acceptable" error
+//! and [`suggest`] the "did you mean …?" beside it.
+//!
+//! Imports point one way, down this list (`tests/relay/dependencies.rs` fails on a cycle):
+//! `invalid`, `suggest`, `secret` → `destination`, `store` → `box_webhook` → `instance` →
+//! `config` → `event` → `metrics` → `delivery` → `box_api` → `http` → `app`, `cli`,
+//! `telemetry`.
 #![forbid(unsafe_code)]
 
 pub mod app;
@@ -19,6 +26,7 @@ pub mod box_webhook;
 pub mod cli;
 pub mod config;
 pub mod delivery;
+pub mod destination;
 pub mod event;
 pub mod http;
 pub mod instance;
@@ -26,6 +34,7 @@ pub mod invalid;
 pub mod metrics;
 pub mod secret;
 pub mod store;
+pub mod suggest;
 pub mod telemetry;
 
 pub use app::Application;

@@ -7,8 +7,8 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
 
+use webhook_relay::config::checks::InstanceChecks;
 use webhook_relay::config::{Config, Env};
-use webhook_relay::instance::checks::{check_file_instances, InstanceChecks};
 use webhook_relay::instance::Instance;
 use webhook_relay::secret::Secret;
 use webhook_relay::{cli, telemetry, Application};
@@ -48,7 +48,7 @@ enum Command {
         file: ConfigArg,
         /// Address and port to listen on, over `server.listen` (e.g. 127.0.0.1:9090).
         #[arg(long, value_name = "ADDR")]
-        listen: Option<String>,
+        listen: Option<std::net::SocketAddr>,
     },
     /// Load and validate the configuration, print it with secrets redacted.
     CheckConfig {
@@ -115,11 +115,7 @@ fn load(flag: Option<PathBuf>) -> Result<(Config, Vec<Instance>)> {
 /// The checks of the file's instances that need the network (`serve` and `check-config`
 /// alike): an error when a callback is refused by the destination policy.
 async fn check_instances(config: &Config, instances: &[Instance]) -> Result<InstanceChecks> {
-    let policy = config
-        .delivery
-        .destination_policy()
-        .map_err(anyhow::Error::msg)?;
-    let checks = check_file_instances(instances, &policy).await;
+    let checks = config.check_instances(instances).await;
     checks
         .refused()
         .map_err(anyhow::Error::msg)
@@ -180,8 +176,6 @@ async fn run(args: Args) -> Result<()> {
             let path = config_path(file.clone(), &std::env::vars().collect());
             let (mut config, instances) = load(file)?;
             if let Some(addr) = listen {
-                addr.parse::<std::net::SocketAddr>()
-                    .with_context(|| format!("--listen {addr}: not an address:port"))?;
                 config.server.listen = addr;
             }
             telemetry::init(&config.log);

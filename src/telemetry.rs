@@ -5,8 +5,9 @@ use tracing_subscriber::EnvFilter;
 
 use std::io::IsTerminal;
 
-use crate::config::{Config, LogConfig};
+use crate::config::{Config, LogConfig, LogFormat};
 use crate::instance::{Instance, Origin};
+use crate::store::StoreUrl;
 
 /// Installs the global subscriber (once per process; later calls are ignored).
 pub fn init(log: &LogConfig) {
@@ -15,7 +16,7 @@ pub fn init(log: &LogConfig) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::stdout().is_terminal());
-    let _ = if log.format == "json" {
+    let _ = if log.format == LogFormat::Json {
         builder.json().flatten_event(true).try_init()
     } else {
         builder.try_init()
@@ -26,16 +27,16 @@ pub fn init(log: &LogConfig) {
 /// password), the instances from the file and from the store, the admin API, the public URL;
 /// and, with no instance at all, that every webhook will be answered 404 and how to add one.
 pub fn log_start(config: &Config, instances: &[std::sync::Arc<Instance>]) {
-    let (engine, location) = store_location(config.storage.url.expose());
+    let (engine, location) = store_location(config.storage.url.engine());
     let from_file = instances
         .iter()
         .filter(|i| i.origin == Origin::Config)
         .count();
     let from_store = instances.len() - from_file;
     let admin = !config.admin.user_secret.is_empty();
-    let public_url = match config.server.public_url.as_str() {
-        "" => "(not set: Box webhooks cannot be created through the relay)",
-        url => url,
+    let public_url = match &config.server.public_url {
+        None => "(not set: Box webhooks cannot be created through the relay)",
+        Some(url) => url.as_str(),
     };
     tracing::info!(engine, location = %location, "store");
     tracing::info!(
@@ -62,11 +63,11 @@ pub fn log_start(config: &Config, instances: &[std::sync::Arc<Instance>]) {
 }
 
 /// (`sqlite`, the file) or (`postgres`, `user@host:port/database`): never the password.
-fn store_location(url: &str) -> (&'static str, String) {
-    match crate::store::StoreUrl::parse(url) {
-        Ok(crate::store::StoreUrl::Sqlite(path)) => ("sqlite", path),
-        Ok(crate::store::StoreUrl::Postgres(url)) => {
-            let location = url::Url::parse(&url)
+fn store_location(url: &StoreUrl) -> (&'static str, String) {
+    match url {
+        StoreUrl::Sqlite(path) => ("sqlite", path.clone()),
+        StoreUrl::Postgres(url) => {
+            let location = url::Url::parse(url)
                 .map(|u| {
                     let user = match u.username() {
                         "" => String::new(),
@@ -82,6 +83,5 @@ fn store_location(url: &str) -> (&'static str, String) {
                 .unwrap_or_default();
             ("postgres", location)
         }
-        Err(_) => ("unknown", String::new()),
     }
 }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::Subcommand;
 
-use crate::secret::{key_file, Cipher, Secret};
+use crate::secret::{key_file, Cipher, EncryptionKey, Secret};
 use crate::store::secrets::{resolve_key, KeySource, SecretsReport};
 
 /// The `secrets` subcommands.
@@ -32,7 +32,7 @@ pub enum SecretsCommand {
 /// returns what to tell the operator.
 pub async fn run(
     url: &str,
-    configured: Option<&Secret>,
+    configured: Option<&EncryptionKey>,
     command: SecretsCommand,
 ) -> Result<String, String> {
     let SecretsCommand::Rotate {

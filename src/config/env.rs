@@ -24,7 +24,7 @@ pub(super) fn check_variables(env: &Env) -> Result<(), ConfigError> {
                 let nearest = node.as_object().and_then(|fields| {
                     fields
                         .keys()
-                        .map(|k| (super::suggest::edit_distance(k, part), k))
+                        .map(|k| (crate::suggest::edit_distance(k, part), k))
                         .filter(|(d, _)| *d <= 3)
                         .min()
                         .map(|(_, k)| {

@@ -1,5 +1,5 @@
 //! The callback HTTP client: one pooled `reqwest` client, no redirects, a whole-request
-//! timeout, a capped read of the response, and the [`super::destination`] guard on every
+//! timeout, a capped read of the response, and the [`crate::destination`] guard on every
 //! connect (checked on the resolved addresses, not the name). Proxy variables of the
 //! environment are ignored; a proxy is used only when `delivery.proxy_url` names one.
 
@@ -10,13 +10,13 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use url::{Host, Url};
 
-use super::destination::{check_destination, DestinationPolicy, PolicyResolver, REFUSED};
 use super::retry::{parse_retry_after, Outcome};
+use crate::destination::{check_destination, DestinationPolicy, PolicyResolver, ProxyUrl, REFUSED};
 use crate::event::sign::{
-    elements_signature, standard_key, standard_signature, ID_HEADER, SIGNATURE_HEADER,
-    STANDARD_ID_HEADER, STANDARD_SIGNATURE_HEADER, STANDARD_TIMESTAMP_HEADER,
+    elements_signature, standard_signature, ID_HEADER, SIGNATURE_HEADER, STANDARD_ID_HEADER,
+    STANDARD_SIGNATURE_HEADER, STANDARD_TIMESTAMP_HEADER,
 };
-use crate::secret::Secret;
+use crate::secret::{Secret, StandardKey};
 
 /// Most bytes of a consumer's response body that are read (then discarded).
 const MAX_RESPONSE_BYTES: usize = 64 * 1024;
@@ -47,7 +47,7 @@ impl CallbackClient {
     pub fn new(
         timeout: Duration,
         policy: DestinationPolicy,
-        proxy: Option<&str>,
+        proxy: Option<&ProxyUrl>,
     ) -> Result<Self, reqwest::Error> {
         let mut builder = reqwest::Client::builder()
             .no_proxy()
@@ -61,7 +61,7 @@ impl CallbackClient {
         match proxy {
             // The proxy resolves the destination, not this resolver (which would only see the
             // operator's proxy): `post` checks the destination itself first.
-            Some(url) => builder = builder.proxy(reqwest::Proxy::all(url)?),
+            Some(url) => builder = builder.proxy(reqwest::Proxy::all(url.expose())?),
             None if !policy.allows_everything() => {
                 builder = builder.dns_resolver(Arc::new(PolicyResolver(policy.clone())));
             }
@@ -98,7 +98,7 @@ impl CallbackClient {
         event_id: &str,
         body: Bytes,
         signature_key: Option<&Secret>,
-        standard_secret: Option<&Secret>,
+        standard_secret: Option<&StandardKey>,
     ) -> PostResult {
         let started = Instant::now();
         let failed = |error: String| PostResult {
@@ -117,15 +117,15 @@ impl CallbackClient {
         if let Some(key) = signature_key {
             request = request.header(SIGNATURE_HEADER, elements_signature(key.expose(), &body));
         }
-        // Validated when the instance was loaded; a bad one is skipped, not sent half-signed.
-        if let Some(key) = standard_secret.and_then(|s| standard_key(s.expose()).ok()) {
+        // Decoded when the instance was loaded.
+        if let Some(key) = standard_secret {
             let timestamp = chrono::Utc::now().timestamp();
             request = request
                 .header(STANDARD_ID_HEADER, event_id)
                 .header(STANDARD_TIMESTAMP_HEADER, timestamp)
                 .header(
                     STANDARD_SIGNATURE_HEADER,
-                    standard_signature(&key, event_id, timestamp, &body),
+                    standard_signature(key.bytes(), event_id, timestamp, &body),
                 );
         }
         match request.body(body).send().await {
@@ -162,17 +162,6 @@ impl CallbackClient {
             Err(e) => failed(describe(&e)),
         }
     }
-}
-
-/// Checks `delivery.proxy_url`: an `http` or `https` URL with a host (the reason never
-/// repeats the URL: it may hold the proxy's password).
-pub fn check_proxy_url(url: &str) -> Result<(), String> {
-    let parsed = Url::parse(url).map_err(|e| format!("not a URL ({e})"))?;
-    if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
-        return Err("must be an http:// or https:// URL with a host".into());
-    }
-    reqwest::Proxy::all(url).map_err(|_| "not a usable proxy URL".to_string())?;
-    Ok(())
 }
 
 /// A transport error as text, without the URL (it may carry credentials).

@@ -29,7 +29,6 @@
 //! - **delivered / failed / pending → pending**: an operator's replay, due at once.
 
 pub mod client;
-pub mod destination;
 pub mod intake;
 pub mod recorder;
 pub mod retry;

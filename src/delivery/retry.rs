@@ -25,8 +25,8 @@ pub struct RetryPolicy {
 impl From<&DeliveryConfig> for RetryPolicy {
     fn from(c: &DeliveryConfig) -> Self {
         Self {
-            max_attempts: c.max_attempts,
-            base_ms: c.backoff_base_ms,
+            max_attempts: c.max_attempts.get(),
+            base_ms: c.backoff_base_ms.get(),
             factor: c.backoff_factor,
             max_ms: c.backoff_max_ms,
             jitter: c.jitter,

@@ -21,7 +21,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::box_api::tokens::BoxAuth;
 use crate::box_webhook::verify::Freshness;
-use crate::delivery::destination::DestinationPolicy;
+use crate::destination::DestinationPolicy;
 use crate::instance::Instances;
 use crate::metrics::Metrics;
 use crate::store::batch::BatchWriter;

@@ -7,16 +7,17 @@ use std::collections::BTreeMap;
 use chrono::{TimeZone, Utc};
 use serde_json::{json, Map, Value};
 
-use super::{keys, Instance, KeyError, Origin};
-use crate::config::is_secret_key;
-use crate::config::suggest::unknown_field;
+use super::keys::{self, is_secret_key};
+use super::{Instance, Origin};
+use crate::invalid::InvalidValue;
 use crate::store::records::StoredInstance;
+use crate::suggest::unknown_field;
 
 /// What a masked secret reads as.
 pub const MASK: &str = "********";
 
-fn bad(key: &str, reason: &str) -> KeyError {
-    (key.to_string(), reason.to_string())
+fn bad(key: &str, reason: &str) -> InvalidValue {
+    InvalidValue::new(key, reason)
 }
 
 /// Top-level fields of an instance body that the relay reads.
@@ -42,7 +43,7 @@ pub const IGNORED_FIELDS: [&str; 6] = [
 
 /// The body as an object whose every top-level field is known; an unknown one (a typo such
 /// as `nmae`) is refused rather than silently ignored.
-fn known_object(body: &Value) -> Result<&Map<String, Value>, KeyError> {
+fn known_object(body: &Value) -> Result<&Map<String, Value>, InvalidValue> {
     let body = body
         .as_object()
         .ok_or_else(|| bad("body", "must be a JSON object"))?;
@@ -56,7 +57,7 @@ fn known_object(body: &Value) -> Result<&Map<String, Value>, KeyError> {
 /// A new instance from a `POST /instances` body (id and token are set by the caller).
 /// `providerData` and configuration keys the relay does not use are kept (the answer's
 /// `warnings` names the unknown ones); an unknown top-level field is refused.
-pub fn new_instance(body: &Value) -> Result<StoredInstance, KeyError> {
+pub fn new_instance(body: &Value) -> Result<StoredInstance, InvalidValue> {
     let body = known_object(body)?;
     match body.get("element") {
         Some(Value::Object(e)) => match e.get("key") {
@@ -87,7 +88,7 @@ pub fn new_instance(body: &Value) -> Result<StoredInstance, KeyError> {
 
 /// Applies a `PATCH /instances/{id}` body: fields given replace, configuration keys given as
 /// `null` are removed, everything else stays.
-pub fn patch_instance(instance: &mut StoredInstance, body: &Value) -> Result<(), KeyError> {
+pub fn patch_instance(instance: &mut StoredInstance, body: &Value) -> Result<(), InvalidValue> {
     let body = known_object(body)?;
     if let Some(element) = body.get("element") {
         if element.get("key").and_then(Value::as_str) != Some("box") {
@@ -113,7 +114,7 @@ pub fn patch_instance(instance: &mut StoredInstance, body: &Value) -> Result<(),
     Ok(())
 }
 
-fn tags(body: &Map<String, Value>) -> Result<Option<Vec<String>>, KeyError> {
+fn tags(body: &Map<String, Value>) -> Result<Option<Vec<String>>, InvalidValue> {
     match body.get("tags") {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Array(list)) => list
@@ -126,7 +127,7 @@ fn tags(body: &Map<String, Value>) -> Result<Option<Vec<String>>, KeyError> {
     }
 }
 
-fn disabled(body: &Map<String, Value>) -> Result<Option<bool>, KeyError> {
+fn disabled(body: &Map<String, Value>) -> Result<Option<bool>, InvalidValue> {
     match body.get("disabled") {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Bool(b)) => Ok(Some(*b)),
@@ -139,7 +140,7 @@ fn disabled(body: &Map<String, Value>) -> Result<Option<bool>, KeyError> {
 fn merge_configuration(
     into: &mut BTreeMap<String, Value>,
     body: &Map<String, Value>,
-) -> Result<(), KeyError> {
+) -> Result<(), InvalidValue> {
     let conf = match body.get("configuration") {
         None | Some(Value::Null) => return Ok(()),
         Some(Value::Object(conf)) => conf,

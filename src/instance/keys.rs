@@ -1,12 +1,13 @@
 //! Every instance configuration key the relay knows, in one place: the keys it reads
 //! (events, Box signatures, Box authorization) and the Cloud Elements keys it accepts and
 //! ignores. Any other key is kept (Cloud Elements allows arbitrary keys) but named in a
-//! warning, with the nearest known key, since it is most often a typo.
+//! warning, with the nearest known key, since it is most often a typo. [`is_secret_key`] says
+//! which keys hold secrets, masked in every output.
 
 use std::collections::BTreeMap;
 use std::fmt;
 
-use crate::config::suggest::nearest;
+use crate::suggest::nearest;
 
 /// Boolean (or `"true"`/`"false"`): deliver events at all. Off when absent.
 pub const EVENTS_ENABLED: &str = "event.notification.enabled";
@@ -78,6 +79,25 @@ pub fn is_known(key: &str) -> bool {
     all().any(|known| known == key)
 }
 
+/// Instance configuration keys whose values are secrets (masked in every output): any key
+/// naming a key, token, secret or password, whatever its case (`oauth.api.secret`,
+/// `some.apiKey`, `client_secret`, `db.password`, `box.webhook.v1.token`).
+pub fn is_secret_key(key: &str) -> bool {
+    const NAMES: [&str; 9] = [
+        "apikey",
+        "api_key",
+        "apisecret",
+        "secret",
+        "password",
+        "passwd",
+        "token",
+        "passphrase",
+        "credential",
+    ];
+    let k = key.to_ascii_lowercase();
+    k.ends_with(".key") || NAMES.iter().any(|name| k.contains(name))
+}
+
 /// A configuration key the relay does not know: kept, never read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnknownKey {
@@ -146,5 +166,35 @@ mod tests {
                 },
             ]
         );
+    }
+
+    #[test]
+    fn every_key_that_names_a_secret_is_secret() {
+        for key in [
+            "oauth.api.secret",
+            "some.apiKey",
+            "x.API_KEY",
+            "vendor.apiSecret",
+            "client_secret",
+            "db.password",
+            "smtp.passwd",
+            "box.webhook.primary.key",
+            "box.webhook.v1.token",
+            "event.notification.standard.secret",
+            "refreshToken",
+            "oauth.api.key",
+        ] {
+            assert!(is_secret_key(key), "{key} is a secret");
+        }
+        for key in [
+            "event.notification.callback.url",
+            "event.notification.enabled",
+            "box.enterprise.id",
+            "box.auth",
+            "event.vendor.type",
+            "keyboard.layout",
+        ] {
+            assert!(!is_secret_key(key), "{key} is not a secret");
+        }
     }
 }

@@ -1,20 +1,55 @@
 //! An instance: one Box account's connection to one consumer, as Cloud Elements models it.
 //! Ingest looks instances up by id in the [`registry`]; delivery reads their callback and
-//! signing keys. Instances come from the config file (read-only) or the admin API ([`api`]).
+//! signing keys. Instances come from the config file ([`InstanceConfig`], read-only) or the
+//! admin API ([`api`]); both are validated here, into an [`Instance`], with errors naming the
+//! key. Below the configuration, which reads its `[[instances]]` through this module.
 
 pub mod api;
-pub mod checks;
 pub mod keys;
 pub mod registry;
 
 use std::collections::BTreeMap;
 
+use serde::{Deserialize, Serialize};
 use url::Url;
 
 pub use registry::Instances;
 
-use crate::config::InstanceConfig;
-use crate::secret::{Secret, TokenDigest};
+use crate::invalid::InvalidValue;
+use crate::secret::{Secret, StandardKey, TokenDigest};
+
+/// One instance as written: an `[[instances]]` entry of the config file, or an instance
+/// stored through the admin API.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstanceConfig {
+    /// Positive integer, unique.
+    pub id: i64,
+    /// Shown as `message.instanceName`.
+    pub name: String,
+    /// Must be `box`.
+    #[serde(default = "default_element")]
+    pub element: String,
+    /// Shown as `message.instanceTags`.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Copied into `message.accountId` when set.
+    pub account_id: Option<i64>,
+    /// Copied into `message.companyId` when set.
+    pub company_id: Option<i64>,
+    /// Copied into `message.userId` when set.
+    pub user_id: Option<i64>,
+    /// When true, Box deliveries to this instance are answered `ignored`.
+    #[serde(default)]
+    pub disabled: bool,
+    /// Cloud Elements-style configuration; open-ended, known keys validated.
+    #[serde(default)]
+    pub configuration: BTreeMap<String, serde_json::Value>,
+}
+
+fn default_element() -> String {
+    "box".into()
+}
 
 /// Where an instance is defined.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,8 +87,8 @@ pub struct Instance {
     pub box_secondary_key: Option<Secret>,
     /// Box V1 URL token.
     pub v1_token: Option<Secret>,
-    /// Standard Webhooks secret (`whsec_…`), validated.
-    pub standard_secret: Option<Secret>,
+    /// Standard Webhooks key (`whsec_…`), decoded.
+    pub standard_secret: Option<StandardKey>,
     /// A disabled instance answers Box `ignored`.
     pub disabled: bool,
     /// The configuration as given, for the API to echo (masked).
@@ -66,28 +101,25 @@ pub struct Instance {
     pub created_at_ms: Option<i64>,
 }
 
-/// (key, reason) of the first invalid value.
-pub type KeyError = (String, String);
-
 fn conf_key(key: &str) -> String {
     format!("configuration.\"{key}\"")
 }
 
 impl Instance {
     /// Validates one `[[instances]]` entry.
-    pub fn from_config(c: &InstanceConfig) -> Result<Self, KeyError> {
+    pub fn from_config(c: &InstanceConfig) -> Result<Self, InvalidValue> {
         if c.id <= 0 {
-            return Err(("id".into(), "must be a positive integer".into()));
+            return Err(InvalidValue::new("id", "must be a positive integer"));
         }
         if c.element != "box" {
-            return Err(("element".into(), "only \"box\" is supported".into()));
+            return Err(InvalidValue::new("element", "only \"box\" is supported"));
         }
-        let get_str = |key: &str| -> Result<Option<String>, KeyError> {
+        let get_str = |key: &str| -> Result<Option<String>, InvalidValue> {
             match c.configuration.get(key) {
                 None | Some(serde_json::Value::Null) => Ok(None),
                 Some(serde_json::Value::String(s)) if s.is_empty() => Ok(None),
                 Some(serde_json::Value::String(s)) => Ok(Some(s.clone())),
-                Some(_) => Err((conf_key(key), "must be a string".into())),
+                Some(_) => Err(InvalidValue::new(conf_key(key), "must be a string")),
             }
         };
         let events_enabled = match c.configuration.get(keys::EVENTS_ENABLED) {
@@ -96,24 +128,28 @@ impl Instance {
             Some(serde_json::Value::String(s)) if s.eq_ignore_ascii_case("true") => true,
             Some(serde_json::Value::String(s)) if s.eq_ignore_ascii_case("false") => false,
             Some(_) => {
-                return Err((
+                return Err(InvalidValue::new(
                     conf_key(keys::EVENTS_ENABLED),
-                    "must be true or false".into(),
+                    "must be true or false",
                 ))
             }
         };
         let callback_url = get_str(keys::CALLBACK_URL)?
-            .map(|s| parse_callback_url(&s).map_err(|r| (conf_key(keys::CALLBACK_URL), r)))
+            .map(|s| {
+                parse_callback_url(&s)
+                    .map_err(|r| InvalidValue::new(conf_key(keys::CALLBACK_URL), r))
+            })
             .transpose()?;
-        let standard_secret = get_str(keys::STANDARD_SECRET)?;
-        if let Some(secret) = &standard_secret {
-            crate::event::sign::standard_key(secret)
-                .map_err(|reason| (conf_key(keys::STANDARD_SECRET), reason.to_string()))?;
-        }
+        let standard_secret = get_str(keys::STANDARD_SECRET)?
+            .map(|secret| {
+                StandardKey::parse(&secret)
+                    .map_err(|reason| InvalidValue::new(conf_key(keys::STANDARD_SECRET), reason))
+            })
+            .transpose()?;
         if events_enabled && callback_url.is_none() {
-            return Err((
+            return Err(InvalidValue::new(
                 conf_key(keys::CALLBACK_URL),
-                "required when event.notification.enabled is true".into(),
+                "required when event.notification.enabled is true",
             ));
         }
         Ok(Self {
@@ -129,7 +165,7 @@ impl Instance {
             box_primary_key: get_str(keys::BOX_PRIMARY_KEY)?.map(Secret::new),
             box_secondary_key: get_str(keys::BOX_SECONDARY_KEY)?.map(Secret::new),
             v1_token: get_str(keys::BOX_V1_TOKEN)?.map(Secret::new),
-            standard_secret: standard_secret.map(Secret::new),
+            standard_secret,
             disabled: c.disabled,
             configuration: c.configuration.clone(),
             origin: Origin::Config,
@@ -139,7 +175,7 @@ impl Instance {
     }
 
     /// Validates an instance created through the API.
-    pub fn from_stored(s: &crate::store::records::StoredInstance) -> Result<Self, KeyError> {
+    pub fn from_stored(s: &crate::store::records::StoredInstance) -> Result<Self, InvalidValue> {
         let mut instance = Self::from_config(&InstanceConfig {
             id: s.id,
             name: s.name.clone(),

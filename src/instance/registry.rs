@@ -98,11 +98,11 @@ impl Instances {
                 Ok(instance) => {
                     map.insert(s.id, Arc::new(instance));
                 }
-                Err((key, reason)) => {
+                Err(invalid) => {
                     tracing::error!(
                         instance_id = s.id,
-                        key,
-                        reason,
+                        key = invalid.key,
+                        reason = invalid.reason,
                         "stored instance is invalid"
                     )
                 }

@@ -39,6 +39,32 @@ pub fn decode_key(key: &str) -> Result<Vec<u8>, String> {
     Ok(bytes)
 }
 
+/// `secrets.encryption_key`: 32 bytes, read from standard base64 once, when the
+/// configuration is loaded. Never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct EncryptionKey([u8; KEY_LEN]);
+
+impl EncryptionKey {
+    /// Reads a key given as standard base64 (the reason never repeats the key).
+    pub fn parse(key: &str) -> Result<Self, String> {
+        let bytes = decode_key(key)?;
+        let mut out = [0u8; KEY_LEN];
+        out.copy_from_slice(&bytes);
+        Ok(Self(out))
+    }
+
+    /// The cipher of this key.
+    pub fn cipher(&self) -> Cipher {
+        Cipher(Aes256Gcm::new(&self.0.into()))
+    }
+}
+
+impl std::fmt::Debug for EncryptionKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("EncryptionKey(***)")
+    }
+}
+
 impl Cipher {
     /// A cipher from a key: 32 bytes in standard base64.
     pub fn from_base64(key: &str) -> Result<Self, String> {

@@ -1,17 +1,20 @@
 //! Secrets, below every stage that keeps one: [`Secret`], a string that must never reach a
 //! log, an error body or `check-config` output; [`cipher`], which seals instance secrets and
 //! Box tokens at rest; [`key_file`], the key the embedded store generates for itself; and
-//! [`TokenDigest`], the only form in which instance tokens are stored.
+//! [`TokenDigest`], the only form in which instance tokens are stored; [`StandardKey`], an
+//! instance's Standard Webhooks key, decoded once.
 
 pub mod cipher;
 pub mod key_file;
+pub mod standard;
 
 use std::fmt;
 
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-pub use cipher::Cipher;
+pub use cipher::{Cipher, EncryptionKey};
+pub use standard::StandardKey;
 
 /// `text` with the password of the URL it is replaced by `mask`, when it is a URL with a
 /// password (`https://user:pass@host/…`); `None` otherwise.

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use super::{StoreError, StoreUrl};
-use crate::secret::{key_file, Cipher, Secret, TokenDigest};
+use crate::secret::{key_file, Cipher, EncryptionKey, Secret, TokenDigest};
 
 /// Where the store's key came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,13 +27,11 @@ pub enum KeySource {
 /// replicas must share one key, which only the operator can give them all.
 pub fn resolve_key(
     url: &str,
-    configured: Option<&Secret>,
+    configured: Option<&EncryptionKey>,
     create: bool,
 ) -> Result<(Cipher, KeySource), String> {
     if let Some(key) = configured {
-        let cipher = Cipher::from_base64(key.expose())
-            .map_err(|r| format!("secrets.encryption_key: {r}"))?;
-        return Ok((cipher, KeySource::Configured));
+        return Ok((key.cipher(), KeySource::Configured));
     }
     match StoreUrl::parse(url)? {
         StoreUrl::Postgres(_) => Err("storage.url is PostgreSQL and secrets.encryption_key is \
@@ -256,7 +254,7 @@ mod tests {
     fn postgres_without_a_key_is_refused_with_the_key_to_set() {
         let err = resolve_key("postgres://u@localhost/db", None, true).unwrap_err();
         assert!(err.contains("RELAY__SECRETS__ENCRYPTION_KEY"), "{err}");
-        let key = Secret::new(KEY);
+        let key = EncryptionKey::parse(KEY).unwrap();
         let (_, source) = resolve_key("postgres://u@localhost/db", Some(&key), true).unwrap();
         assert_eq!(source, KeySource::Configured);
     }

@@ -6,7 +6,8 @@ use std::collections::HashSet;
 
 use reqwest::Method;
 use serde_json::json;
-use webhook_relay::event::sign::{standard_key, standard_signature};
+use webhook_relay::event::sign::standard_signature;
+use webhook_relay::secret::StandardKey;
 use webhook_relay::store::Status;
 
 use crate::helpers::*;
@@ -298,10 +299,10 @@ pub async fn standard_webhooks_headers_verify(engine: Engine) {
     assert_eq!(r.header("webhook-id"), Some(event_id));
     let timestamp: i64 = r.header("webhook-timestamp").unwrap().parse().unwrap();
     assert!((chrono::Utc::now().timestamp() - timestamp).abs() < 60);
-    let key = standard_key(API_STANDARD_SECRET).unwrap();
+    let key = StandardKey::parse(API_STANDARD_SECRET).unwrap();
     assert_eq!(
         r.header("webhook-signature"),
-        Some(standard_signature(&key, event_id, timestamp, &r.body).as_str())
+        Some(standard_signature(key.bytes(), event_id, timestamp, &r.body).as_str())
     );
     // Instances without the secret get no Standard Webhooks headers.
     send_delivered(&app, &receiver, "plain", 1).await;

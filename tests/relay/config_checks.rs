@@ -40,12 +40,18 @@ fn delivering_to(url: &str) -> String {
 
 /// Runs the real binary with `--config config` and `args`; (output, stderr).
 async fn run(config: &Path, args: &[&str]) -> (Output, String) {
+    run_with(config, args, &[]).await
+}
+
+/// [`run`], with environment variables.
+async fn run_with(config: &Path, args: &[&str], vars: &[(&str, &str)]) -> (Output, String) {
     let out = tokio::time::timeout(
         DEADLINE,
         tokio::process::Command::new(env!("CARGO_BIN_EXE_webhook-relay"))
             .arg("--config")
             .arg(config)
             .args(args)
+            .envs(vars.iter().copied())
             .env_remove("RUST_LOG")
             .kill_on_drop(true)
             .output(),
@@ -125,6 +131,41 @@ async fn serve_refuses_to_start_with_a_private_callback_before_opening_the_store
         !dir.path().join("relay.db").exists(),
         "no store was created"
     );
+}
+
+#[tokio::test]
+async fn a_value_that_is_not_of_its_type_stops_both_commands_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_file(dir.path(), "timeout_ms = 0", "");
+    for command in ["check-config", "serve"] {
+        let (out, stderr) = run(&config, &[command]).await;
+        assert!(!out.status.success(), "{command}: {stderr}");
+        assert!(
+            stderr.contains("configuration key `delivery.timeout_ms`: must be positive"),
+            "{command}: {stderr}"
+        );
+        assert_eq!(
+            stderr.matches("must be positive").count(),
+            1,
+            "said once: {stderr}"
+        );
+    }
+    let config = config_file(dir.path(), "", "");
+    let (out, stderr) = run_with(
+        &config,
+        &["check-config"],
+        &[("RELAY__SERVER__PUBLIC_URL", "relay.example.com")],
+    )
+    .await;
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("configuration key `server.public_url`: not a valid URL"),
+        "{stderr}"
+    );
+    let (out, stderr) = run(&config, &["serve", "--listen", "nowhere"]).await;
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("--listen"), "{stderr}");
+    assert!(!dir.path().join("relay.db").exists(), "nothing was started");
 }
 
 #[tokio::test]

@@ -41,6 +41,7 @@ mod cli;
 mod config_checks;
 mod crash_restart;
 mod delivery;
+mod dependencies;
 mod deploy;
 mod destinations;
 mod disk;

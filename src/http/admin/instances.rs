@@ -39,10 +39,9 @@ async fn validate(state: &AppState, stored: &StoredInstance) -> Result<Instance,
         id: stored.id.max(1),
         ..stored.clone()
     };
-    let instance =
-        Instance::from_stored(&probe).map_err(|(key, reason)| ApiError::invalid(key, reason))?;
+    let instance = Instance::from_stored(&probe).map_err(|e| ApiError::invalid(e.key, e.reason))?;
     if let Some(url) = &instance.callback_url {
-        crate::delivery::destination::check_destination(url, &state.destinations)
+        crate::destination::check_destination(url, &state.destinations)
             .await
             .map_err(|reason| {
                 ApiError::invalid(
@@ -107,7 +106,7 @@ async fn reload(state: &AppState) {
 /// time the token is shown (the store keeps its digest).
 pub async fn create(State(state): State<AppState>, body: Bytes) -> Result<Json<Value>, ApiError> {
     let body = json_body(&body)?;
-    let mut new = api::new_instance(&body).map_err(|(k, r)| ApiError::invalid(k, r))?;
+    let mut new = api::new_instance(&body).map_err(|e| ApiError::invalid(e.key, e.reason))?;
     let token = new_token();
     new.token = TokenDigest::of(token.expose());
     let probe = validate(&state, &new).await?;
@@ -126,7 +125,8 @@ pub async fn create(State(state): State<AppState>, body: Bytes) -> Result<Json<V
     }
     reload(&state).await;
     tracing::info!(instance_id = stored.id, "instance created");
-    let instance = Instance::from_stored(&stored).map_err(|(k, r)| ApiError::invalid(k, r))?;
+    let instance =
+        Instance::from_stored(&stored).map_err(|e| ApiError::invalid(e.key, e.reason))?;
     let mut answer = api::render(&instance);
     answer["token"] = Value::String(token.expose().to_string());
     Ok(Json(answer))
@@ -201,7 +201,7 @@ pub async fn patch(
 ) -> Result<Json<Value>, ApiError> {
     let body = json_body(&body)?;
     let mut instance = stored(&state, &id).await?;
-    api::patch_instance(&mut instance, &body).map_err(|(k, r)| ApiError::invalid(k, r))?;
+    api::patch_instance(&mut instance, &body).map_err(|e| ApiError::invalid(e.key, e.reason))?;
     validate(&state, &instance).await?;
     let found = state
         .store
@@ -213,7 +213,8 @@ pub async fn patch(
     }
     reload(&state).await;
     tracing::info!(instance_id = instance.id, "instance updated");
-    let instance = Instance::from_stored(&instance).map_err(|(k, r)| ApiError::invalid(k, r))?;
+    let instance =
+        Instance::from_stored(&instance).map_err(|e| ApiError::invalid(e.key, e.reason))?;
     Ok(Json(api::render(&instance)))
 }
 
@@ -234,6 +235,7 @@ pub async fn delete(
     }
     reload(&state).await;
     tracing::info!(instance_id = instance.id, "instance deleted");
-    let instance = Instance::from_stored(&instance).map_err(|(k, r)| ApiError::invalid(k, r))?;
+    let instance =
+        Instance::from_stored(&instance).map_err(|e| ApiError::invalid(e.key, e.reason))?;
     Ok(Json(api::render(&instance)))
 }

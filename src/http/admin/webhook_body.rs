@@ -6,8 +6,8 @@ use bytes::Bytes;
 use serde_json::{Map, Value};
 
 use crate::box_api::triggers;
-use crate::config::suggest::unknown_field;
 use crate::http::error::ApiError;
+use crate::suggest::unknown_field;
 
 /// The top-level fields of a body; any other is refused (400), a typo being the likely cause.
 pub const FIELDS: [&str; 2] = ["target", "triggers"];
@@ -41,8 +41,8 @@ pub fn read_body(body: &Bytes, partial: bool) -> Result<HookRequest, ApiError> {
             "set by the relay (server.public_url and the instance id), not by the request",
         ));
     }
-    if let Some((field, reason)) = unknown_field(body.keys().map(String::as_str), &FIELDS) {
-        return Err(ApiError::invalid(field, reason));
+    if let Some(refused) = unknown_field(body.keys().map(String::as_str), &FIELDS) {
+        return Err(ApiError::invalid(refused.key, refused.reason));
     }
     let target = match body.get("target") {
         None if partial => None,

@@ -1,3 +1,5 @@
+//! Unit tests of the special-purpose ranges, the policy over them and the proxy URL check.
+
 use super::*;
 
 fn ip(text: &str) -> IpAddr {
@@ -179,8 +181,8 @@ fn public_addresses_are_allowed() {
 
 #[test]
 fn the_policy_admits_listed_networks_only() {
-    let policy =
-        DestinationPolicy::new(false, &["127.0.0.0/8".into(), "fd00:1::/64".into()]).unwrap();
+    let networks = ["127.0.0.0/8", "fd00:1::/64"].map(|n| parse_network(n).unwrap());
+    let policy = DestinationPolicy::new(false, &networks);
     assert!(policy.check(ip("127.0.0.1")).is_ok());
     assert!(
         policy.check(ip("::ffff:127.0.0.1")).is_ok(),
@@ -196,7 +198,7 @@ fn the_policy_admits_listed_networks_only() {
     assert!(policy.check(ip("fd00:2::5")).is_err());
     assert!(policy.check(ip("::1")).is_err(), "127/8 does not admit ::1");
 
-    let open = DestinationPolicy::new(true, &[]).unwrap();
+    let open = DestinationPolicy::new(true, &[]);
     assert!(open.allows_everything() && open.check(ip("10.0.0.1")).is_ok());
     let closed = DestinationPolicy::default();
     assert!(closed.check(ip("127.0.0.1")).is_err());
@@ -205,10 +207,21 @@ fn the_policy_admits_listed_networks_only() {
 #[test]
 fn invalid_networks_are_refused() {
     for bad in ["10.0.0.0", "10.0.0.0/33", "fd00::/129", "localhost/8", ""] {
-        let err = DestinationPolicy::new(false, &[bad.into()]).unwrap_err();
+        let err = parse_network(bad).unwrap_err();
         assert!(err.contains("not a CIDR"), "{bad}: {err}");
     }
     // Host bits are dropped: 10.20.1.2/16 is 10.20.0.0/16.
-    let policy = DestinationPolicy::new(false, &["10.20.1.2/16".into()]).unwrap();
+    let policy = DestinationPolicy::new(false, &[parse_network("10.20.1.2/16").unwrap()]);
     assert!(policy.check(ip("10.20.200.1")).is_ok());
+}
+
+#[test]
+fn a_proxy_url_must_be_http_with_a_host_and_never_shows_its_password() {
+    for bad in ["socks5://p:1080", "not a url", "http://", "file:///tmp/x"] {
+        assert!(ProxyUrl::parse(bad).is_err(), "{bad}");
+    }
+    let proxy = ProxyUrl::parse("http://user:hunter2@proxy.internal:3128").unwrap();
+    assert_eq!(proxy.expose(), "http://user:hunter2@proxy.internal:3128/");
+    assert_eq!(proxy.masked(), "http://user:***@proxy.internal:3128/");
+    assert!(!format!("{proxy:?}").contains("hunter2"));
 }

@@ -1,5 +1,8 @@
 //! "Did you mean …?": the known name nearest to a misspelled one, by edit distance. Used for
-//! unknown instance configuration keys and unknown fields of admin request bodies.
+//! `RELAY__…` variables that name no key, unknown instance configuration keys and unknown
+//! fields of admin request bodies. Below everything that names keys, so any module may use it.
+
+use crate::invalid::InvalidValue;
 
 /// Levenshtein distance between `a` and `b`, by character: the fewest insertions, deletions
 /// and substitutions that turn one into the other.
@@ -20,18 +23,18 @@ pub fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
         .map(|(_, c)| c)
 }
 
-/// The first of `given` (field names of a request body) not among `known`, as (the field,
-/// why): the nearest known field when one is close, else the list of them.
+/// The first of `given` (field names of a request body) not among `known`, naming the field
+/// and why: the nearest known field when one is close, else the list of them.
 pub fn unknown_field<'a>(
     mut given: impl Iterator<Item = &'a str>,
     known: &[&str],
-) -> Option<(String, String)> {
+) -> Option<InvalidValue> {
     let field = given.find(|field| !known.contains(field))?;
     let reason = match nearest(field, known.iter().copied()) {
         Some(near) => format!("unknown field; did you mean `{near}`?"),
         None => format!("unknown field; the known fields are {}", known.join(", ")),
     };
-    Some((field.to_string(), reason))
+    Some(InvalidValue::new(field, reason))
 }
 
 #[cfg(test)]
@@ -65,10 +68,13 @@ mod tests {
             unknown_field(["target", "triggers"].into_iter(), &known),
             None
         );
-        let (field, reason) = unknown_field(["target", "trigers"].into_iter(), &known).unwrap();
-        assert_eq!(field, "trigers");
-        assert!(reason.contains("did you mean `triggers`?"), "{reason}");
-        let (_, reason) = unknown_field(["owner"].into_iter(), &known).unwrap();
-        assert!(reason.contains("target, triggers"), "{reason}");
+        let refused = unknown_field(["target", "trigers"].into_iter(), &known).unwrap();
+        assert_eq!(refused.key, "trigers");
+        assert!(
+            refused.reason.contains("did you mean `triggers`?"),
+            "{refused}"
+        );
+        let refused = unknown_field(["owner"].into_iter(), &known).unwrap();
+        assert!(refused.reason.contains("target, triggers"), "{refused}");
     }
 }

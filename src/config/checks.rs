@@ -1,16 +1,17 @@
-//! The checks of the config file's instances that [`crate::config::Config::validate`] cannot
-//! make, run by `serve` before it starts and by `check-config`: a callback the destination
-//! guard would refuse stops the relay (else every event would be accepted, then retried until
-//! it fails); unknown configuration keys and instances whose events are off are reported,
-//! since an instance with a misspelled key answers every Box delivery `ignored`.
+//! The checks of the config file's instances that [`Config::validate`] cannot make (they need
+//! the network), run by `serve` before it starts and by `check-config`: a callback the
+//! destination guard would refuse stops the relay (else every event would be accepted, then
+//! retried until it fails); unknown configuration keys and instances whose events are off are
+//! reported, since an instance with a misspelled key answers every Box delivery `ignored`.
 
 use std::fmt;
 
 use tokio::task::JoinSet;
 use url::Url;
 
-use super::{keys, Instance};
-use crate::delivery::destination::{check_destination, DestinationPolicy, REFUSED};
+use super::Config;
+use crate::destination::{check_destination, DestinationPolicy, REFUSED};
+use crate::instance::{keys, Instance};
 
 /// What the checks found, each line naming the instance.
 #[derive(Debug, Default)]
@@ -45,6 +46,14 @@ impl fmt::Display for Named<'_> {
             "instances[{index}] (id {}, {:?})",
             instance.id, instance.name
         )
+    }
+}
+
+impl Config {
+    /// Checks the file's `instances` (in file order, as [`Config::validate`] returned them)
+    /// against this configuration's destination policy.
+    pub async fn check_instances(&self, instances: &[Instance]) -> InstanceChecks {
+        check_file_instances(instances, &self.delivery.destination_policy()).await
     }
 }
 

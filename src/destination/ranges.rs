@@ -1,9 +1,6 @@
-//! The destination guard of delivery: which addresses a callback may reach. One
-//! classification of every special-purpose range of IANA's IPv4 and IPv6 Special-Purpose
+//! One classification of every special-purpose range of IANA's IPv4 and IPv6 Special-Purpose
 //! Address Registries (plus multicast, broadcast and the deprecated forms still routed by
-//! some stacks), and the operator's [`DestinationPolicy`] over it, applied when a callback is
-//! accepted ([`check_destination`]) and at each connect ([`PolicyResolver`], and the
-//! literal-address check of the client).
+//! some stacks): what [`super::DestinationPolicy`] refuses unless the operator allows it.
 //!
 //! IPv6 forms that embed an IPv4 address (IPv4-compatible, -mapped, -translated, NAT64's
 //! well-known prefix, 6to4) are judged by the IPv4 address they carry: `[::ffff:127.0.0.1]`
@@ -12,13 +9,9 @@
 //! registry calls globally reachable (anycast infrastructure, never a webhook receiver).
 
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::sync::Arc;
-use std::time::Duration;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use ipnet::{IpNet, Ipv4Net, Ipv6Net};
-use reqwest::dns::{Addrs, Name, Resolve, Resolving};
-use url::{Host, Url};
+use ipnet::{Ipv4Net, Ipv6Net};
 
 /// Why an address is not a public destination.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -248,136 +241,3 @@ fn classify_v6(ip: Ipv6Addr) -> Option<Special> {
 pub fn is_forbidden(ip: IpAddr) -> bool {
     classify(ip).is_some()
 }
-
-/// Which destinations callbacks may reach: public addresses always; special-purpose ones when
-/// `delivery.allow_private_destinations` is true, or when inside one of
-/// `delivery.allowed_private_networks`.
-#[derive(Debug, Clone, Default)]
-pub struct DestinationPolicy {
-    allow_private: bool,
-    networks: Arc<[IpNet]>,
-}
-
-impl DestinationPolicy {
-    /// A policy; `networks` are CIDRs (checked with the configuration).
-    pub fn new(allow_private: bool, networks: &[String]) -> Result<Self, String> {
-        let networks = networks
-            .iter()
-            .map(|n| parse_network(n))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Self {
-            allow_private,
-            networks: networks.into(),
-        })
-    }
-
-    /// Every destination allowed: no check at all.
-    pub fn allows_everything(&self) -> bool {
-        self.allow_private
-    }
-
-    /// `Err` with the reason when `ip` may not be reached.
-    pub fn check(&self, ip: IpAddr) -> Result<(), String> {
-        if self.allow_private {
-            return Ok(());
-        }
-        let Some(special) = classify(ip) else {
-            return Ok(());
-        };
-        // A listed network admits the address as connected to, and an IPv4-mapped one as
-        // the IPv4 address it reaches.
-        let canonical = ip.to_canonical();
-        if self
-            .networks
-            .iter()
-            .any(|n| n.contains(&ip) || n.contains(&canonical))
-        {
-            return Ok(());
-        }
-        Err(refusal(special))
-    }
-}
-
-/// A CIDR of `delivery.allowed_private_networks`.
-pub fn parse_network(text: &str) -> Result<IpNet, String> {
-    text.trim()
-        .parse::<IpNet>()
-        .map(|n| n.trunc())
-        .map_err(|_| format!("{text:?} is not a CIDR (e.g. \"10.20.0.0/16\" or \"fd00:1::/64\")"))
-}
-
-/// The text of every refusal (delivery attempts and the admin API); starts with
-/// [`REFUSED`].
-fn refusal(special: Special) -> String {
-    format!(
-        "{REFUSED}: address is {special}, not public (allow it with \
-         delivery.allowed_private_networks, or delivery.allow_private_destinations = true)"
-    )
-}
-
-/// How every refusal starts (the client finds it in a transport error's sources).
-pub const REFUSED: &str = "destination refused";
-
-/// Checks a callback URL against `policy`: its host must be, or resolve only to, allowed
-/// addresses. Used when a callback is accepted, and before a request is handed to a proxy.
-pub async fn check_destination(url: &Url, policy: &DestinationPolicy) -> Result<(), String> {
-    if policy.allows_everything() {
-        return Ok(());
-    }
-    let port = url.port_or_known_default().unwrap_or(443);
-    let addrs: Vec<IpAddr> = match url.host() {
-        Some(Host::Ipv4(ip)) => vec![IpAddr::V4(ip)],
-        Some(Host::Ipv6(ip)) => vec![IpAddr::V6(ip)],
-        Some(Host::Domain(name)) => {
-            let lookup = tokio::time::timeout(
-                Duration::from_secs(5),
-                tokio::net::lookup_host((name, port)),
-            )
-            .await;
-            match lookup {
-                Ok(Ok(found)) => found.map(|a| a.ip()).collect(),
-                _ => return Err(format!("host {name} does not resolve")),
-            }
-        }
-        None => return Err("URL has no host".into()),
-    };
-    if addrs.is_empty() {
-        return Err(format!("{REFUSED}: the host resolves to no address"));
-    }
-    addrs.into_iter().try_for_each(|ip| policy.check(ip))
-}
-
-/// Resolves names for the client and keeps only the addresses `policy` allows, so the
-/// check holds at each connect (a name cannot resolve to a public address when accepted and
-/// to loopback later).
-pub struct PolicyResolver(pub DestinationPolicy);
-
-impl Resolve for PolicyResolver {
-    fn resolve(&self, name: Name) -> Resolving {
-        let policy = self.0.clone();
-        Box::pin(async move {
-            let mut refused = None;
-            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((name.as_str(), 0))
-                .await?
-                .filter(|a| match policy.check(a.ip()) {
-                    Ok(()) => true,
-                    Err(reason) => {
-                        refused = Some(reason);
-                        false
-                    }
-                })
-                .collect();
-            if addrs.is_empty() {
-                let reason = refused.unwrap_or_else(|| format!("{REFUSED}: no address"));
-                return Err(
-                    std::io::Error::new(std::io::ErrorKind::PermissionDenied, reason).into(),
-                );
-            }
-            Ok(Box::new(addrs.into_iter()) as Addrs)
-        })
-    }
-}
-
-#[cfg(test)]
-#[path = "destination_tests.rs"]
-mod tests;
