@@ -15,7 +15,8 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use tokio::sync::mpsc;
 
-use crate::store::{now_ms, Lease};
+use crate::clock::now_ms;
+use crate::store::Lease;
 
 /// One event to attempt.
 #[derive(Debug, Clone)]
