@@ -11,6 +11,15 @@ const SUMMARY_COLUMNS: &str = "e.seq, e.event_id, e.instance_id, e.box_event_id,
      CAST(e.attempts AS BIGINT) AS attempts, e.received_at, e.next_attempt_at, e.finished_at, \
      e.last_error";
 
+/// An event with its body, which is NULL when the body row is missing (SQLite would read
+/// a NULL as an empty body: it must be an error instead).
+#[derive(sqlx::FromRow)]
+struct DetailRow {
+    #[sqlx(flatten)]
+    summary: EventSummary,
+    body: Option<Vec<u8>>,
+}
+
 /// One stored attempt.
 #[derive(sqlx::FromRow)]
 struct AttemptRow {
@@ -97,11 +106,13 @@ impl Store {
         );
         let what = || format!("event {event_id}");
         let mut conn = self.conn(Side::Read).await?;
-        let Some(mut detail) = conn
-            .fetch_optional::<EventDetail>(what, &sql, &[event_id.into()])
-            .await?
-        else {
+        let row: Option<DetailRow> = conn.fetch_optional(what, &sql, &[event_id.into()]).await?;
+        let Some(DetailRow { summary, body }) = row else {
             return Ok(None);
+        };
+        let Some(body) = body else {
+            let what = format!("event {event_id}");
+            return Err(self.corrupt.found(what, "its body row is missing".into()));
         };
         let attempts: Vec<AttemptRow> = conn
             .fetch_all(
@@ -112,14 +123,16 @@ impl Store {
                 &[event_id.into()],
             )
             .await?;
-        for row in attempts {
-            let record = AttemptRecord::try_from(row).map_err(|e| {
-                let what = format!("an attempt of event {event_id}");
-                self.corrupt.found(what, e.into())
-            })?;
-            detail.attempts.push(record);
-        }
-        Ok(Some(detail))
+        let attempts = attempts.into_iter().map(AttemptRecord::try_from);
+        let attempts = attempts.collect::<Result<Vec<_>, _>>().map_err(|e| {
+            let what = format!("an attempt of event {event_id}");
+            self.corrupt.found(what, e.into())
+        })?;
+        Ok(Some(EventDetail {
+            summary,
+            body: body.into(),
+            attempts,
+        }))
     }
 
     /// Queues a delivered, failed or pending event for immediate delivery with a fresh retry

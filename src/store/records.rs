@@ -206,16 +206,13 @@ pub struct EventSummary {
 }
 
 /// One event with its body and every delivery attempt, oldest first.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct EventDetail {
     /// The event's state.
-    #[sqlx(flatten)]
     pub summary: EventSummary,
     /// The stored body, sent as-is on every attempt.
-    #[sqlx(try_from = "Vec<u8>")]
     pub body: Bytes,
-    /// Every attempt, oldest first (read by a second statement).
-    #[sqlx(skip)]
+    /// Every attempt, oldest first.
     pub attempts: Vec<AttemptRecord>,
 }
 

@@ -55,10 +55,7 @@ pub async fn sqlite(path: &str, old: &Cipher, new: &Cipher) -> Result<SecretsRep
     }
     let result = async {
         let tx = conn.begin_with("BEGIN EXCLUSIVE").await.map_err(in_use)?;
-        let mut tx = Conn::sqlite_tx(tx, &CorruptRows::default());
-        let report = convert_rows(&mut tx, old, new, true).await?;
-        tx.commit().await?;
-        Ok(report)
+        reseal_all(Conn::sqlite_tx(tx, &CorruptRows::default()), old, new).await
     }
     .await;
     let _ = conn.close().await;
@@ -94,12 +91,20 @@ pub async fn postgres(url: &str, old: &Cipher, new: &Cipher) -> Result<SecretsRe
                 "stop every relay replica (and any `webhook-relay events`) first",
             ));
         }
-        let mut tx = Conn::postgres_tx(tx, &CorruptRows::default());
-        let report = convert_rows(&mut tx, old, new, true).await?;
-        tx.commit().await?;
-        Ok(report)
+        reseal_all(Conn::postgres_tx(tx, &CorruptRows::default()), old, new).await
     }
     .await;
     let _ = conn.close().await;
     result
+}
+
+/// Re-seals every row in `tx` and commits.
+async fn reseal_all(
+    mut tx: Conn<'_>,
+    old: &Cipher,
+    new: &Cipher,
+) -> Result<SecretsReport, StoreError> {
+    let report = convert_rows(&mut tx, old, new, true).await?;
+    tx.commit().await?;
+    Ok(report)
 }
