@@ -2,7 +2,7 @@
 //! SQLite file ([`sqlite`]) and the shared PostgreSQL server ([`postgres`]). The statements
 //! both engines share are written once, as ordinary methods, by concern: the event log,
 //! replays and queue statistics ([`events`]), instances ([`instances`]), Box tokens and
-//! webhooks ([`box_api`]); they run through [`sql`]. Only what must differ is per engine:
+//! webhooks ([`box_api`]); they run through `sql.rs`. Only what must differ is per engine:
 //! the batch insert, the claim, the outcome recording and the next due time (and opening,
 //! and `secrets rotate`'s locking in [`rotate`]). Rows are typed ([`records`], [`Status`]);
 //! one that does not decode is an error ([`StoreError::Corrupt`]), logged and counted.
