@@ -23,14 +23,14 @@ use crate::delivery::Intake;
 use crate::http::admin::AdminAuth;
 use crate::http::serve::{default_cap, ConnectionLimits};
 use crate::http::{router, AppState};
+use crate::ingest::BatchWriter;
 use crate::instance::registry::keep_fresh;
 use crate::instance::{Instance, Instances};
 use crate::metrics::Metrics;
 use crate::secret::Cipher;
-use crate::store::batch::BatchWriter;
 use crate::store::health::StorageHealth;
 use crate::store::secrets::{resolve_key, KeySource};
-use crate::store::{self, Store, StoreError};
+use crate::store::{Store, StoreError};
 
 /// Events held in memory (queued or in flight) at most; the rest wait in the store.
 const MAX_HELD: usize = 4096;
@@ -94,7 +94,7 @@ pub struct Application {
     listener: TcpListener,
     config: Config,
     instances: Instances,
-    store: Arc<dyn Store>,
+    store: Store,
     key: Cipher,
 }
 
@@ -117,7 +117,7 @@ impl Application {
                 "secrets are encrypted with the key in this file"
             ),
         }
-        let store = store::open_with_key(url, key.clone()).await?;
+        let store = Store::open_with_key(url, key.clone()).await?;
         let sealed = store.seal_clear_secrets().await?;
         if sealed.instances > 0 {
             tracing::info!(
@@ -126,11 +126,11 @@ impl Application {
             );
         }
         let instances = Instances::new(instances);
-        let conflicts = instances.conflicts(&*store).await?;
+        let conflicts = instances.conflicts(&store).await?;
         if !conflicts.is_empty() {
             return Err(StartError::InstanceConflict(conflicts));
         }
-        instances.refresh(&*store, true).await?;
+        instances.refresh(&store, true).await?;
         crate::telemetry::log_start(&config, &instances.all());
         let listener = TcpListener::bind(config.server.listen)
             .await
@@ -155,7 +155,7 @@ impl Application {
     }
 
     /// The store this relay uses (tests inspect it through this handle).
-    pub fn store(&self) -> Arc<dyn Store> {
+    pub fn store(&self) -> Store {
         self.store.clone()
     }
 
@@ -249,7 +249,7 @@ struct Running {
     server: JoinHandle<()>,
     writer: JoinHandle<()>,
     delivery: Delivery,
-    store: Arc<dyn Store>,
+    store: Store,
 }
 
 impl Running {
@@ -301,7 +301,7 @@ struct Delivery {
 impl Delivery {
     fn start(
         config: &Config,
-        store: &Arc<dyn Store>,
+        store: &Store,
         instances: &Instances,
         wake: &Arc<Notify>,
         metrics: &Arc<Metrics>,

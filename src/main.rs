@@ -233,12 +233,12 @@ async fn run(args: Args) -> Result<()> {
             let config_file = config_path(flag.clone(), &std::env::vars().collect());
             let (config, instances) = load(flag)?;
             let label = cli::events::store_label(&config, config_file.as_deref());
-            let store = webhook_relay::store::open_for_tool(config.storage.url.expose())
+            let store = webhook_relay::store::Store::open_for_tool(config.storage.url.expose())
                 .await
                 .with_context(|| format!("cannot open the store {label}"))?;
             let ids: Vec<i64> = instances.iter().map(|i| i.id).collect();
             let scope = cli::events::Scope {
-                store: &*store,
+                store: &store,
                 file_instances: &ids,
                 label: &label,
             };

@@ -3,8 +3,13 @@
 //! the oldest pending event's age are read from the store at scrape time, so every replica
 //! reports the shared queue.
 
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
+
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::counter::ConstCounter;
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -47,6 +52,25 @@ struct OperationLabel {
     operation: &'static str,
 }
 
+/// `relay_corrupt_rows_total`: counted by the store (which knows nothing of metrics), read
+/// at each scrape.
+#[derive(Debug, Default, Clone)]
+struct CorruptRows(Arc<AtomicU64>);
+
+impl Collector for CorruptRows {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let counter = ConstCounter::new(self.0.load(Ordering::Relaxed));
+        let metric = encoder.encode_descriptor(
+            "corrupt_rows",
+            "Stored rows that did not decode (answered as errors, never as defaults); the log \
+             names each row",
+            None,
+            counter.metric_type(),
+        )?;
+        counter.encode(metric)
+    }
+}
+
 /// Every metric the relay exports.
 pub struct Metrics {
     registry: Registry,
@@ -58,6 +82,7 @@ pub struct Metrics {
     batch_size: Family<WriterLabel, Histogram>,
     store_errors: Family<OperationLabel, Counter>,
     stale_outcomes: Counter,
+    corrupt_rows: CorruptRows,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -127,7 +152,10 @@ impl Metrics {
              (paused past it while another replica took the event over)",
             stale_outcomes.clone(),
         );
+        let corrupt_rows = CorruptRows::default();
+        registry.register_collector(Box::new(corrupt_rows.clone()));
         Self {
+            corrupt_rows,
             stale_outcomes,
             registry,
             webhooks,
@@ -180,8 +208,9 @@ impl Metrics {
     }
 
     /// The text exposition, with the queue gauges set from `stats` (left as they were when
-    /// the store could not be read).
-    pub fn render(&self, stats: Option<QueueStats>, now_ms: i64) -> String {
+    /// the store could not be read) and the store's count of corrupt rows.
+    pub fn render(&self, stats: Option<QueueStats>, corrupt_rows: u64, now_ms: i64) -> String {
+        self.corrupt_rows.0.store(corrupt_rows, Ordering::Relaxed);
         if let Some(stats) = stats {
             let c = stats.counts;
             for (status, n) in [

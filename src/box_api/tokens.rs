@@ -10,11 +10,12 @@ use std::time::Duration;
 
 use super::client::{BoxClient, BoxError, Grant};
 use super::keys;
+use crate::clock::now_ms;
 use crate::instance::Instance;
 use crate::secret::Cipher;
 use crate::secret::Secret;
 use crate::store::box_api::TokenRow;
-use crate::store::{now_ms, Store, StoreError};
+use crate::store::{Store, StoreError};
 
 /// Refresh this long before Box says the token expires.
 const REFRESH_MARGIN_MS: i64 = 60_000;
@@ -55,7 +56,7 @@ pub struct AccessToken {
 
 /// Box tokens of every instance, shared by the routes that call Box.
 pub struct BoxAuth {
-    store: Arc<dyn Store>,
+    store: Store,
     client: BoxClient,
     cipher: Option<Cipher>,
     owner: String,
@@ -65,7 +66,7 @@ pub struct BoxAuth {
 
 impl BoxAuth {
     /// Tokens sealed with `cipher` (none: no secrets key).
-    pub fn new(store: Arc<dyn Store>, client: BoxClient, cipher: Option<Cipher>) -> Self {
+    pub fn new(store: Store, client: BoxClient, cipher: Option<Cipher>) -> Self {
         Self {
             store,
             client,

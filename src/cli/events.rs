@@ -9,10 +9,11 @@ use std::path::Path;
 use clap::Subcommand;
 use serde_json::{json, Value};
 
+use crate::clock::now_ms;
 use crate::config::Config;
 use crate::event::log::{detail_json, parse_status_filter, summary_json};
 use crate::store::records::Replay;
-use crate::store::{now_ms, Status, Store};
+use crate::store::{Status, Store};
 
 /// The `events` subcommands.
 #[derive(Debug, Subcommand)]
@@ -80,7 +81,7 @@ pub enum EventsError {
 /// instances, and how to name the store in messages.
 pub struct Scope<'a> {
     /// The store.
-    pub store: &'a dyn Store,
+    pub store: &'a Store,
     /// The ids of the configuration file's instances.
     pub file_instances: &'a [i64],
     /// The store as an operator knows it ([`store_label`]).

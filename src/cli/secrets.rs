@@ -58,7 +58,7 @@ pub async fn run(
     if old.open(0, &new.seal(0, "probe")).is_some() {
         return Err("the new key is the current key".into());
     }
-    let report = crate::store::rotate_secrets(url, &old, &new)
+    let report = crate::store::Store::rotate_secrets(url, &old, &new)
         .await
         .map_err(|e| e.to_string())?;
     let done = summary(report);

@@ -12,7 +12,8 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 
 use super::Job;
-use crate::store::{now_ms, Lease};
+use crate::clock::now_ms;
+use crate::store::Lease;
 
 /// Room for one event in memory: dropping it gives the room back.
 #[derive(Debug)]

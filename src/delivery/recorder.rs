@@ -24,7 +24,7 @@ impl Recorder {
     /// Starts the task. It ends, after recording everything queued, when every handle is
     /// dropped. `wake` is notified after a batch that scheduled a retry.
     pub fn spawn(
-        store: Arc<dyn Store>,
+        store: Store,
         wake: Arc<Notify>,
         metrics: Arc<Metrics>,
         health: Arc<StorageHealth>,
@@ -45,7 +45,7 @@ impl Recorder {
 }
 
 async fn run(
-    store: Arc<dyn Store>,
+    store: Store,
     wake: Arc<Notify>,
     metrics: Arc<Metrics>,
     health: Arc<StorageHealth>,
@@ -61,7 +61,7 @@ async fn run(
                 Ok(stale) => break stale,
                 Err(e) => {
                     metrics.store_error("record_outcomes");
-                    health.failed(&e.to_string());
+                    health.failed(&e);
                     tracing::warn!(error = %e, batch = batch.len(), "recording attempts failed, retrying");
                     tokio::time::sleep(pause).await;
                     pause = (pause * 2).min(Duration::from_secs(5));

@@ -15,14 +15,15 @@ use super::client::CallbackClient;
 use super::recorder::Recorder;
 use super::retry::{decide, Decision, Outcome, RetryPolicy};
 use super::{Intake, Job};
+use crate::clock::now_ms;
 use crate::instance::Instances;
 use crate::metrics::Metrics;
-use crate::store::{now_ms, AttemptOutcome, AttemptRecord, Lease, NextState, Store};
+use crate::store::{AttemptOutcome, AttemptRecord, Lease, NextState, Store};
 
 /// What every attempt needs.
 pub struct DeliveryContext {
     /// Where events and attempts are recorded.
-    pub store: Arc<dyn Store>,
+    pub store: Store,
     /// Callback URLs and signing keys.
     pub instances: Instances,
     /// The HTTP client.
@@ -191,7 +192,7 @@ pub async fn dispatch(
 /// Claims due events into the intake, sleeping until the next one is due (or `poll_interval`
 /// at most, or a wake-up). Also prunes old delivered events.
 pub async fn poll(
-    store: Arc<dyn Store>,
+    store: Store,
     intake: Intake,
     wake: Arc<Notify>,
     poll_interval: Duration,

@@ -124,7 +124,7 @@ async fn forget_webhook(state: &AppState, instance_id: i64, webhook_id: &str) {
         .mark_webhook_deleted(
             instance_id,
             webhook_id,
-            crate::store::now_ms(),
+            crate::clock::now_ms(),
             "WEBHOOK.DELETED from Box",
         )
         .await

@@ -22,9 +22,9 @@ use tower_http::trace::TraceLayer;
 use crate::box_api::tokens::BoxAuth;
 use crate::box_webhook::verify::Freshness;
 use crate::destination::DestinationPolicy;
+use crate::ingest::BatchWriter;
 use crate::instance::Instances;
 use crate::metrics::Metrics;
-use crate::store::batch::BatchWriter;
 use crate::store::health::StorageHealth;
 use crate::store::Store;
 
@@ -36,7 +36,7 @@ pub struct AppState {
     /// The group-commit writer.
     pub writer: BatchWriter,
     /// The store (for readiness).
-    pub store: Arc<dyn Store>,
+    pub store: Store,
     /// Freshness window of Box V2 timestamps.
     pub freshness: Freshness,
     /// Largest accepted body.

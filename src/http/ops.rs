@@ -9,7 +9,8 @@ use axum::Json;
 use serde_json::{json, Value};
 
 use super::AppState;
-use crate::store::{now_ms, StoreError};
+use crate::clock::now_ms;
+use crate::store::StoreError;
 
 /// 200 while the process runs.
 pub async fn healthz() -> Json<Value> {
@@ -24,28 +25,12 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
             Json(json!({ "status": "not_ready", "reason": "shutting down" })),
         );
     }
-    // After a failed commit, only a write tells whether the store takes writes again.
-    let probe = match state.health.problem() {
-        Some(_) => state.store.probe_write(),
-        None => state.store.ping(),
-    };
-    let result = tokio::time::timeout(std::time::Duration::from_secs(2), probe)
-        .await
-        .unwrap_or_else(|_| Err(StoreError::Unavailable("timed out".into())));
-    match result {
-        Ok(()) => {
-            state.health.ok();
-            (StatusCode::OK, Json(json!({ "status": "ready" })))
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "readiness check failed");
-            state.health.failed(&e.to_string());
-            let reason = crate::store::health::reason(&e.to_string());
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({ "status": "not_ready", "reason": reason })),
-            )
-        }
+    match crate::ingest::probe::check(&state.store, &state.health).await {
+        Ok(()) => (StatusCode::OK, Json(json!({ "status": "ready" }))),
+        Err(reason) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "not_ready", "reason": reason })),
+        ),
     }
 }
 
@@ -54,7 +39,7 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let stats = tokio::time::timeout(std::time::Duration::from_secs(2), state.store.queue_stats())
         .await
-        .unwrap_or_else(|_| Err(StoreError::Unavailable("timed out".into())));
+        .unwrap_or(Err(StoreError::TimedOut("queue statistics")));
     let stats = match stats {
         Ok(stats) => Some(stats),
         Err(e) => {
@@ -65,6 +50,8 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     };
     (
         [(CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
-        state.metrics.render(stats, now_ms()),
+        state
+            .metrics
+            .render(stats, state.store.corrupt_rows().get(), now_ms()),
     )
 }

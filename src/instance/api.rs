@@ -71,7 +71,7 @@ pub fn new_instance(body: &Value) -> Result<StoredInstance, InvalidValue> {
         Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
         _ => return Err(bad("name", "required, a non-empty string")),
     };
-    let now = crate::store::now_ms();
+    let now = crate::clock::now_ms();
     let mut instance = StoredInstance {
         id: 0,
         name,
@@ -110,7 +110,7 @@ pub fn patch_instance(instance: &mut StoredInstance, body: &Value) -> Result<(),
         instance.disabled = disabled;
     }
     merge_configuration(&mut instance.configuration, body)?;
-    instance.updated_at_ms = crate::store::now_ms();
+    instance.updated_at_ms = crate::clock::now_ms();
     Ok(())
 }
 

@@ -74,7 +74,7 @@ impl Instances {
     /// Reloads the store's instances if they changed since the last load (or `force`).
     /// A stored instance whose id is also in the config file is left out (the file wins;
     /// start-up refuses that state, see [`Instances::conflicts`]).
-    pub async fn refresh(&self, store: &dyn Store, force: bool) -> Result<(), StoreError> {
+    pub async fn refresh(&self, store: &Store, force: bool) -> Result<(), StoreError> {
         let revision = store.instances_revision().await?;
         if !force && revision == self.0.revision.load(Ordering::Acquire) {
             return Ok(());
@@ -118,7 +118,7 @@ impl Instances {
     }
 
     /// Ids defined both in the config file and in the store.
-    pub async fn conflicts(&self, store: &dyn Store) -> Result<Vec<i64>, StoreError> {
+    pub async fn conflicts(&self, store: &Store) -> Result<Vec<i64>, StoreError> {
         let stored = store.list_instances().await?;
         Ok(stored
             .iter()
@@ -131,7 +131,7 @@ impl Instances {
 /// Refreshes `instances` from the store every `every` until `shutdown`.
 pub async fn keep_fresh(
     instances: Instances,
-    store: Arc<dyn Store>,
+    store: Store,
     every: Duration,
     shutdown: CancellationToken,
 ) {
@@ -142,7 +142,7 @@ pub async fn keep_fresh(
             _ = tick.tick() => {}
             _ = shutdown.cancelled() => return,
         }
-        if let Err(e) = instances.refresh(&*store, false).await {
+        if let Err(e) = instances.refresh(&store, false).await {
             tracing::warn!(error = %e, "could not refresh instances");
         }
     }

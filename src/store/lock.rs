@@ -23,17 +23,20 @@ impl DatabaseLock {
             .truncate(false)
             .write(true)
             .open(&lock_path)
-            .map_err(|e| StoreError::Unavailable(format!("cannot create {lock_path}: {e}")))?;
+            .map_err(|e| StoreError::open(format!("cannot create {lock_path}"), e))?;
         match file.try_lock() {
             Ok(()) => Ok(Self(Arc::new(Mutex::new(Some(file))))),
-            Err(TryLockError::WouldBlock) => Err(StoreError::Unavailable(format!(
-                "{path} is in use by another relay (it holds the lock file {lock_path}). One \
-                 SQLite file serves one relay: stop the other relay first, or, to run several \
-                 replicas, use PostgreSQL (storage.url = \"postgres://…\")"
-            ))),
-            Err(TryLockError::Error(e)) => Err(StoreError::Unavailable(format!(
-                "cannot lock {lock_path}: {e}"
-            ))),
+            Err(TryLockError::WouldBlock) => Err(StoreError::open(
+                format!("{path} is in use by another relay"),
+                format!(
+                    "it holds the lock file {lock_path}. One SQLite file serves one relay: \
+                     stop the other relay first, or, to run several replicas, use PostgreSQL \
+                     (storage.url = \"postgres://…\")"
+                ),
+            )),
+            Err(TryLockError::Error(e)) => {
+                Err(StoreError::open(format!("cannot lock {lock_path}"), e))
+            }
         }
     }
 

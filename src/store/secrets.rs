@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use super::sql::Conn;
 use super::{StoreError, StoreUrl};
 use crate::secret::{key_file, Cipher, EncryptionKey, Secret, TokenDigest};
 
@@ -57,7 +58,7 @@ pub fn resolve_key(
     }
 }
 
-/// What [`convert_rows!`] did.
+/// What [`convert_rows`] did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SecretsReport {
     /// Instance rows written (sealed, or re-sealed).
@@ -96,12 +97,14 @@ pub fn open_configuration(
             .open(id, stored)
             .ok_or_else(|| unreadable(id, "secrets"))?
     };
-    serde_json::from_str(text.expose()).map_err(|e| {
-        StoreError::Secrets(format!(
-            "instance {id}'s configuration is not a JSON object (line {}, column {})",
+    serde_json::from_str(text.expose()).map_err(|e| StoreError::Corrupt {
+        what: format!("instance {id}'s configuration"),
+        source: format!(
+            "not a JSON object (line {}, column {})",
             e.line(),
             e.column()
-        ))
+        )
+        .into(),
     })
 }
 
@@ -138,85 +141,86 @@ pub fn check_box_token(id: i64, sealed: &str, cipher: &Cipher) -> Result<(), Sto
         .ok_or_else(|| unreadable(id, "Box tokens"))
 }
 
-/// The body of one transaction on `$conn` (a `&mut` engine connection inside a
-/// transaction): locks the instances' meta row (replicas starting together convert one after
-/// the other; the second finds nothing left), then reads every instance and Box token row
-/// with `$old` (a `&Cipher`). A row in clear (token or configuration) is sealed under `$new`;
-/// with `$all`, every row is re-sealed under `$new`. A row that does not open is an error
-/// and nothing is written. Evaluates to `Result<SecretsReport, StoreError>`.
-macro_rules! convert_rows {
-    ($conn:expr, $old:expr, $new:expr, $all:expr) => {{
-        use sqlx::Row;
-        use $crate::store::secrets as s;
-        let (old, new, all): (&$crate::secret::Cipher, &$crate::secret::Cipher, bool) =
-            ($old, $new, $all);
-        let mut report = s::SecretsReport::default();
-        async {
-            sqlx::query("UPDATE instances_meta SET revision = revision")
-                .execute(&mut *$conn)
-                .await?;
-            let rows = sqlx::query("SELECT id, token, configuration FROM instances ORDER BY id")
-                .fetch_all(&mut *$conn)
-                .await?;
-            for row in &rows {
-                let id: i64 = row.get("id");
-                let token: String = row.get("token");
-                let stored: String = row.get("configuration");
-                let configuration = s::open_configuration(id, &stored, Some(old))?;
-                let clear = !$crate::secret::TokenDigest::is_stored_digest(&token)
-                    || s::is_clear_configuration(&stored);
-                if all || clear {
-                    sqlx::query(
-                        "UPDATE instances SET token = $2, configuration = $3 WHERE id = $1",
-                    )
-                    .bind(id)
-                    .bind(s::token_digest(&token).to_stored())
-                    .bind(s::seal_configuration(id, &configuration, Some(new))?)
-                    .execute(&mut *$conn)
-                    .await?;
-                    report.instances += 1;
-                }
-            }
-            let tokens = sqlx::query(
-                "SELECT instance_id, access_token, refresh_token FROM box_tokens \
-                 ORDER BY instance_id",
-            )
-            .fetch_all(&mut *$conn)
-            .await?;
-            for row in &tokens {
-                let id: i64 = row.get("instance_id");
-                let access: String = row.get("access_token");
-                let refresh: Option<String> = row.get("refresh_token");
-                s::check_box_token(id, &access, old)?;
-                if let Some(r) = &refresh {
-                    s::check_box_token(id, r, old)?;
-                }
-                if all {
-                    let reseal = |v: &str| s::reseal(id, v, old, new);
-                    sqlx::query(
-                        "UPDATE box_tokens SET access_token = $2, refresh_token = $3 \
-                         WHERE instance_id = $1",
-                    )
-                    .bind(id)
-                    .bind(reseal(&access))
-                    .bind(refresh.as_deref().and_then(reseal))
-                    .execute(&mut *$conn)
-                    .await?;
-                    report.box_tokens += 1;
-                }
-            }
-            if report.instances > 0 {
-                sqlx::query("UPDATE instances_meta SET revision = revision + 1")
-                    .execute(&mut *$conn)
-                    .await?;
-            }
-            Ok::<s::SecretsReport, $crate::store::StoreError>(report)
-        }
-        .await
-    }};
+/// A row of `instances`, with the secrets it holds as stored.
+#[derive(sqlx::FromRow)]
+struct InstanceSecrets {
+    id: i64,
+    token: String,
+    configuration: String,
 }
 
-pub(crate) use convert_rows;
+/// A row of `box_tokens`, sealed.
+#[derive(sqlx::FromRow)]
+struct BoxTokenSecrets {
+    instance_id: i64,
+    access_token: String,
+    refresh_token: Option<String>,
+}
+
+/// The body of one transaction on `tx`: locks the instances' meta row (replicas starting
+/// together convert one after the other; the second finds nothing left), then reads every
+/// instance and Box token row with `old`. A row in clear (token or configuration) is sealed
+/// under `new`; with `all`, every row is re-sealed under `new`. A row that does not open is
+/// an error and nothing is written.
+pub(crate) async fn convert_rows(
+    tx: &mut Conn<'_>,
+    old: &Cipher,
+    new: &Cipher,
+    all: bool,
+) -> Result<SecretsReport, StoreError> {
+    let mut report = SecretsReport::default();
+    tx.execute("UPDATE instances_meta SET revision = revision", &[])
+        .await?;
+    let sql = "SELECT id, token, configuration FROM instances ORDER BY id";
+    let rows: Vec<InstanceSecrets> = tx.fetch_all(|| "an instance row".into(), sql, &[]).await?;
+    for row in &rows {
+        let id = row.id;
+        let configuration = open_configuration(id, &row.configuration, Some(old))?;
+        let clear = !TokenDigest::is_stored_digest(&row.token)
+            || is_clear_configuration(&row.configuration);
+        if all || clear {
+            let token = token_digest(&row.token).to_stored();
+            let sealed = seal_configuration(id, &configuration, Some(new))?;
+            tx.execute(
+                "UPDATE instances SET token = $2, configuration = $3 WHERE id = $1",
+                &[id.into(), token.as_str().into(), sealed.as_str().into()],
+            )
+            .await?;
+            report.instances += 1;
+        }
+    }
+    let sql = "SELECT instance_id, access_token, refresh_token FROM box_tokens \
+               ORDER BY instance_id";
+    let tokens: Vec<BoxTokenSecrets> = tx.fetch_all(|| "a Box token row".into(), sql, &[]).await?;
+    for row in &tokens {
+        let id = row.instance_id;
+        check_box_token(id, &row.access_token, old)?;
+        if let Some(r) = &row.refresh_token {
+            check_box_token(id, r, old)?;
+        }
+        if all {
+            let reseal = |v: &str| reseal(id, v, old, new);
+            let access = reseal(&row.access_token);
+            let refresh = row.refresh_token.as_deref().and_then(reseal);
+            tx.execute(
+                "UPDATE box_tokens SET access_token = $2, refresh_token = $3 \
+                 WHERE instance_id = $1",
+                &[
+                    id.into(),
+                    access.as_deref().into(),
+                    refresh.as_deref().into(),
+                ],
+            )
+            .await?;
+            report.box_tokens += 1;
+        }
+    }
+    if report.instances > 0 {
+        tx.execute("UPDATE instances_meta SET revision = revision + 1", &[])
+            .await?;
+    }
+    Ok(report)
+}
 
 #[cfg(test)]
 mod tests {

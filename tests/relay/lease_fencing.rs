@@ -108,9 +108,8 @@ async fn a_replica_paused_past_its_lease_cannot_undo_the_delivery_of_another() {
 /// The store applies an outcome only under the lease it was made with, on both engines.
 pub async fn an_outcome_under_a_lease_no_longer_held_is_dropped_and_counted(engine: Engine) {
     use std::sync::Arc;
-    use webhook_relay::store::{
-        now_ms, AttemptOutcome, AttemptRecord, Lease, NewEvent, NextState, Status,
-    };
+    use webhook_relay::clock::now_ms;
+    use webhook_relay::store::{AttemptOutcome, AttemptRecord, Lease, NewEvent, NextState, Status};
     let receiver = Receiver::start().await;
     let app = spawn_app(&engine, &receiver).await;
     let held = Lease {

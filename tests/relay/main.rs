@@ -39,6 +39,7 @@ mod admin_secrets;
 mod box_api;
 mod cli;
 mod config_checks;
+mod corrupt_rows;
 mod crash_restart;
 mod delivery;
 mod dependencies;

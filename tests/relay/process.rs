@@ -65,8 +65,8 @@ pub async fn a_sigkill_between_accept_and_delivery_loses_nothing(engine: Engine)
     }
     relay.signal("TERM");
     assert!(relay.wait().await.success());
-    let store = webhook_relay::store::open(&url).await.unwrap();
-    assert_eq!(store.status_counts().await.unwrap().delivered, 20);
+    let store = webhook_relay::store::Store::open(&url).await.unwrap();
+    assert_eq!(store.queue_stats().await.unwrap().counts.delivered, 20);
 }
 
 pub async fn sigterm_drains_and_exits_zero(engine: Engine) {
@@ -89,8 +89,8 @@ pub async fn sigterm_drains_and_exits_zero(engine: Engine) {
     assert_eq!(status.code(), Some(0));
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(text.contains("shutdown complete"), "{text}");
-    let store = webhook_relay::store::open(&url).await.unwrap();
-    let counts = store.status_counts().await.unwrap();
+    let store = webhook_relay::store::Store::open(&url).await.unwrap();
+    let counts = store.queue_stats().await.unwrap().counts;
     assert_eq!(counts.delivering, 0, "no lease is left behind: {counts:?}");
     assert_eq!(counts.pending + counts.delivered, 5);
 }

@@ -175,7 +175,7 @@ pub async fn an_old_format_database_is_converted_at_start(engine: Engine) {
     let fake = FakeBox::start().await;
     let dir = tempfile::tempdir().unwrap();
     let url = engine.fresh_url(dir.path()).await;
-    webhook_relay::store::open(&url)
+    webhook_relay::store::Store::open(&url)
         .await
         .unwrap()
         .close()

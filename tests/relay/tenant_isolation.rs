@@ -157,7 +157,7 @@ pub async fn a_webhook_deleted_event_to_one_instance_leaves_anothers_record(engi
 
 pub async fn a_recorded_webhook_never_changes_owner(engine: Engine) {
     let dir = tempfile::tempdir().unwrap();
-    let store = webhook_relay::store::open(&engine.fresh_url(dir.path()).await)
+    let store = webhook_relay::store::Store::open(&engine.fresh_url(dir.path()).await)
         .await
         .unwrap();
     let original = WebhookRow {

@@ -10,11 +10,12 @@ use axum::Json;
 use serde_json::{json, Value};
 
 use super::{instance_id, unavailable};
+use crate::clock::now_ms;
 use crate::event::log::{detail_json, parse_status_filter, summary_json};
 use crate::http::error::ApiError;
 use crate::http::AppState;
 use crate::store::records::Replay;
-use crate::store::{now_ms, Status};
+use crate::store::Status;
 
 /// Page size when `limit` is not given, and the largest accepted.
 const DEFAULT_LIMIT: u32 = 50;

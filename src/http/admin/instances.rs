@@ -97,7 +97,7 @@ async fn box_grant(
 
 /// Reloads this replica's registry after a write (others pick it up within a second).
 async fn reload(state: &AppState) {
-    if let Err(e) = state.instances.refresh(&*state.store, true).await {
+    if let Err(e) = state.instances.refresh(&state.store, true).await {
         tracing::warn!(error = %e, "could not reload instances after a change");
     }
 }

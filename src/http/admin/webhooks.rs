@@ -24,12 +24,12 @@ use serde_json::{json, Value};
 
 use super::unavailable;
 use super::webhook_body::{read_body, HookRequest, Target};
+use crate::clock::now_ms;
 use crate::http::error::ApiError;
 use crate::http::AppState;
 use crate::instance::Instance;
 use crate::secret::TokenDigest;
 use crate::store::box_api::WebhookRow;
-use crate::store::now_ms;
 
 /// The routes, behind the Element credentials.
 pub fn routes(state: AppState) -> Router<AppState> {
@@ -68,7 +68,7 @@ async fn require_element(
     let token = state.admin.as_ref().and_then(|a| a.element_token(header));
     let mut instance = token.and_then(|t| by_token(&state, t));
     if let (None, Some(t)) = (&instance, token) {
-        if let Err(e) = state.instances.refresh(&*state.store, false).await {
+        if let Err(e) = state.instances.refresh(&state.store, false).await {
             tracing::warn!(error = %e, "could not refresh instances");
         }
         instance = by_token(&state, t);

@@ -2,12 +2,12 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 use webhook_relay::config::{Config, Env};
-use webhook_relay::store::{Status, Store, StoredEvent};
+use webhook_relay::store::records::EventSummary;
+use webhook_relay::store::{Status, Store};
 use webhook_relay::Application;
 
 use super::postgres::fresh_database;
@@ -60,7 +60,7 @@ impl Engine {
 pub struct TestApp {
     pub addr: SocketAddr,
     pub http: reqwest::Client,
-    pub store: Arc<dyn Store>,
+    pub store: Store,
     pub shutdown: CancellationToken,
     task: Option<tokio::task::JoinHandle<()>>,
     _dir: tempfile::TempDir,
@@ -144,20 +144,20 @@ impl TestApp {
         self.post_v2("1", body, &box_headers(body)).await
     }
 
-    /// Number of stored events.
+    /// Number of stored events (as `/metrics` counts them).
     pub async fn stored_events(&self) -> u64 {
-        let c = self.store.status_counts().await.unwrap();
-        c.pending + c.delivering + c.delivered + c.failed
+        self.store.queue_stats().await.unwrap().counts.total()
     }
 
-    /// The stored event.
-    pub async fn event(&self, event_id: &str) -> Option<StoredEvent> {
-        self.store.get_event(event_id).await.unwrap()
+    /// The stored event (as the event log shows it).
+    pub async fn event(&self, event_id: &str) -> Option<EventSummary> {
+        let detail = self.store.event_detail(event_id).await.unwrap();
+        detail.map(|d| d.summary)
     }
 
     /// Waits until the stored event reaches `status`; returns its attempts.
     pub async fn wait_for_status(&self, event_id: &str, status: Status) -> u32 {
-        wait_for_status(&*self.store, event_id, status).await
+        wait_for_status(&self.store, event_id, status).await
     }
 
     /// Stops the relay (as SIGTERM would) and waits for it.
@@ -179,10 +179,11 @@ impl Drop for TestApp {
 }
 
 /// Waits until the stored event reaches `status`; returns its attempts.
-pub async fn wait_for_status(store: &dyn Store, event_id: &str, status: Status) -> u32 {
+pub async fn wait_for_status(store: &Store, event_id: &str, status: Status) -> u32 {
     let deadline = tokio::time::Instant::now() + DEADLINE;
     loop {
-        let event = store.get_event(event_id).await.ok().flatten();
+        let detail = store.event_detail(event_id).await.ok().flatten();
+        let event = detail.map(|d| d.summary);
         if let Some(e) = &event {
             if e.status == status {
                 return e.attempts;

@@ -6,11 +6,12 @@ use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::health::StorageHealth;
-use super::{now_ms, Inserted, NewEvent, Store, StoreError};
+use crate::clock::now_ms;
 use crate::delivery::{Intake, Job, Slot};
 use crate::event::NormalizedEvent;
 use crate::metrics::Metrics;
+use crate::store::health::StorageHealth;
+use crate::store::{Inserted, NewEvent, Store, StoreError};
 
 /// Most events in one transaction.
 const MAX_BATCH: usize = 512;
@@ -34,7 +35,7 @@ impl BatchWriter {
     /// Starts the writer task. It ends when every handle is dropped and the queue is empty,
     /// so accepted requests are always committed before shutdown completes.
     pub fn spawn(
-        store: Arc<dyn Store>,
+        store: Store,
         intake: Intake,
         metrics: Arc<Metrics>,
         health: Arc<StorageHealth>,
@@ -64,7 +65,7 @@ impl BatchWriter {
 }
 
 async fn run(
-    store: Arc<dyn Store>,
+    store: Store,
     intake: Intake,
     metrics: Arc<Metrics>,
     health: Arc<StorageHealth>,
@@ -73,7 +74,7 @@ async fn run(
     let mut batch: Vec<Request> = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         metrics.batch("ingest", batch.len());
-        match commit(&*store, &intake, &mut batch).await {
+        match commit(&store, &intake, &mut batch).await {
             Ok(()) => health.ok(),
             Err(e) => {
                 metrics.store_error("ingest_commit");
@@ -83,13 +84,14 @@ async fn run(
     }
 }
 
+/// Commits one batch and answers its requests; the store's error when the commit failed
+/// (every request of the batch is answered with it, as [`StoreError::Commit`]).
 #[tracing::instrument(skip_all, fields(batch = batch.len()))]
-/// Commits one batch and answers its requests; the store's error when the commit failed.
 async fn commit(
-    store: &dyn Store,
+    store: &Store,
     intake: &Intake,
     batch: &mut Vec<Request>,
-) -> Result<(), String> {
+) -> Result<(), Arc<StoreError>> {
     let received = now_ms();
     // Events the delivery workers can take now are stored already leased to this process
     // and handed over from memory, with their slots; the rest wait in the store for the
@@ -115,7 +117,7 @@ async fn commit(
     // retry is answered `duplicate`: nothing is lost or sent twice.
     let result = match tokio::time::timeout(COMMIT_TIMEOUT, store.insert_batch(&rows)).await {
         Ok(result) => result,
-        Err(_) => Err(StoreError::Unavailable("commit timed out".into())),
+        Err(_) => Err(StoreError::TimedOut("group commit")),
     };
     match result {
         Ok(results) => {
@@ -139,12 +141,11 @@ async fn commit(
         }
         Err(e) => {
             tracing::error!(error = %e, "group commit failed");
+            let e = Arc::new(e);
             for req in batch.drain(..) {
-                let _ = req
-                    .reply
-                    .send(Err(StoreError::Unavailable("commit failed".into())));
+                let _ = req.reply.send(Err(StoreError::Commit(e.clone())));
             }
-            Err(e.to_string())
+            Err(e)
         }
     }
 }
