@@ -1,5 +1,7 @@
-//! The HTTP surface: Box-facing webhook routes, operator endpoints ([`ops`]) and the admin
-//! API ([`admin`]), sharing [`AppState`].
+//! The HTTP surface, one state per surface: the Box-facing webhook routes ([`box_webhooks`],
+//! [`IngestState`]), the operator endpoints ([`ops`], [`OpsState`]) and the admin API
+//! ([`admin`], [`admin::AdminState`], present only when admin credentials are configured).
+//! Handlers take only their surface's state, extracted from [`AppState`] with `FromRef`.
 
 pub mod admin;
 pub mod body;
@@ -11,35 +13,32 @@ pub mod serve;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::Request;
+use axum::extract::{FromRef, Request};
 use axum::routing::{get, post};
 use axum::Router;
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::box_api::tokens::BoxAuth;
 use crate::box_webhook::verify::Freshness;
-use crate::delivery::destination::DestinationPolicy;
 use crate::instance::Instances;
 use crate::metrics::Metrics;
 use crate::store::batch::BatchWriter;
 use crate::store::health::StorageHealth;
 use crate::store::Store;
 
-/// State shared by every handler.
+/// What the Box-facing routes use.
 #[derive(Clone)]
-pub struct AppState {
+pub struct IngestState {
     /// Known instances.
     pub instances: Instances,
     /// The group-commit writer.
     pub writer: BatchWriter,
-    /// The store (for readiness).
+    /// The store (to mark a webhook deleted when Box says so).
     pub store: Arc<dyn Store>,
     /// Freshness window of Box V2 timestamps.
     pub freshness: Freshness,
-    /// Largest accepted body.
+    /// Largest accepted body (admin bodies too).
     pub body_limit: usize,
     /// Body bytes in flight across all requests.
     pub bodies: body::BodyBudget,
@@ -49,31 +48,52 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// Counters and histograms for `/metrics`.
     pub metrics: Arc<Metrics>,
-    /// Admin credentials; `None` turns the admin API off.
-    pub admin: Option<Arc<admin::AdminAuth>>,
-    /// Wakes the delivery poller (after a replay).
-    pub wake: Arc<Notify>,
-    /// `delivery.allow_private_destinations` and `delivery.allowed_private_networks`: which
-    /// callbacks are accepted.
-    pub destinations: DestinationPolicy,
-    /// Box tokens of instances, and the Box client.
-    pub box_auth: Arc<BoxAuth>,
-    /// `server.public_url`, when set.
-    pub public_url: Option<Arc<str>>,
+}
+
+/// What `/readyz` and `/metrics` use.
+#[derive(Clone)]
+pub struct OpsState {
+    /// The store (probed for readiness, read for queue depth).
+    pub store: Arc<dyn Store>,
     /// Whether the store is taking writes.
     pub health: Arc<StorageHealth>,
+    /// Counters and histograms.
+    pub metrics: Arc<Metrics>,
+    /// Cancelled when shutdown starts (not ready any more).
+    pub shutdown: CancellationToken,
+}
+
+/// Every surface's state; the router hands each handler its own part.
+#[derive(Clone)]
+pub struct AppState {
+    /// The Box-facing routes'.
+    pub ingest: IngestState,
+    /// The operator endpoints'.
+    pub ops: OpsState,
+    /// The admin API's; `None` turns the admin API off (its routes do not exist).
+    pub admin: Option<admin::AdminState>,
+}
+
+impl FromRef<AppState> for IngestState {
+    fn from_ref(state: &AppState) -> Self {
+        state.ingest.clone()
+    }
+}
+
+impl FromRef<AppState> for OpsState {
+    fn from_ref(state: &AppState) -> Self {
+        state.ops.clone()
+    }
 }
 
 /// The router with every route.
 pub fn router(state: AppState, request_timeout: Duration) -> Router {
+    let body_limit = state.ingest.body_limit;
     // Admin bodies: a declared length over the limit is refused before anything is read.
-    let admin = match state.admin {
-        Some(_) => admin::routes(state.clone())
-            .merge(admin::webhooks::routes(state.clone()))
-            .layer(axum::extract::DefaultBodyLimit::max(state.body_limit))
-            .layer(tower_http::limit::RequestBodyLimitLayer::new(
-                state.body_limit,
-            )),
+    let admin = match state.admin.clone() {
+        Some(admin) => admin::routes(admin)
+            .layer(axum::extract::DefaultBodyLimit::max(body_limit))
+            .layer(tower_http::limit::RequestBodyLimitLayer::new(body_limit)),
         None => Router::new(),
     };
     Router::new()

@@ -8,7 +8,7 @@ use axum::response::IntoResponse;
 use axum::Json;
 use serde_json::{json, Value};
 
-use super::AppState;
+use super::OpsState;
 use crate::store::{now_ms, StoreError};
 
 /// 200 while the process runs.
@@ -17,7 +17,7 @@ pub async fn healthz() -> Json<Value> {
 }
 
 /// 200 when ready for traffic, else 503 with the reason.
-pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+pub async fn readyz(State(state): State<OpsState>) -> (StatusCode, Json<Value>) {
     if state.shutdown.is_cancelled() {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -51,7 +51,7 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
 
 /// Prometheus text format. Queue depth is read from the store (at most 2 s); when it cannot
 /// be read, the gauges keep their last values and `relay_store_errors_total` counts it.
-pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+pub async fn metrics(State(state): State<OpsState>) -> impl IntoResponse {
     let stats = tokio::time::timeout(std::time::Duration::from_secs(2), state.store.queue_stats())
         .await
         .unwrap_or_else(|_| Err(StoreError::Unavailable("timed out".into())));
