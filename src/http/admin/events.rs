@@ -19,7 +19,7 @@ use crate::store::Status;
 const DEFAULT_LIMIT: u32 = 50;
 const MAX_LIMIT: u32 = 500;
 
-/// The query of `GET /instances/{id}/events`, as given (checked by [`LogParams::check`], so
+/// The query of `GET /instances/{id}/events`, as given (checked by `LogParams::check`, so
 /// that a wrong value is named).
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
