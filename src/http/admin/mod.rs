@@ -216,5 +216,12 @@ mod tests {
             serde_json::json!([])
         );
         assert!(doc["components"]["schemas"]["Error"]["properties"]["key"].is_object());
+        let answers = |path: &str, method: &str| doc["paths"][path][method]["responses"].clone();
+        assert!(answers("/webhooks/{id}", "put")["502"].is_object());
+        assert!(answers("/instances", "get")["401"].is_object());
+        assert!(
+            answers("/instances", "get")["502"].is_null(),
+            "no Box call there"
+        );
     }
 }
