@@ -118,9 +118,10 @@ fn field_names<T: DeserializeOwned>() -> &'static [&'static str] {
 
 /// A string that is not empty (nor only spaces).
 pub fn non_empty<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    let s = String::deserialize(d)?;
+    let refused = || de::Error::custom("must be a non-empty string");
+    let s = String::deserialize(d).map_err(|_: D::Error| refused())?;
     if s.trim().is_empty() {
-        return Err(de::Error::custom("must be a non-empty string"));
+        return Err(refused());
     }
     Ok(Some(s))
 }

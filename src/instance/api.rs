@@ -33,6 +33,7 @@ pub struct InstanceRequest {
     #[schema(min_length = 1)]
     pub name: Option<String>,
     /// `message.instanceTags`.
+    #[serde(default, deserialize_with = "tags")]
     pub tags: Option<Vec<String>>,
     /// Cloud Elements-style keys; values are strings or booleans (numbers are stored as
     /// strings); `null` removes a key. Keys the relay does not know are kept and answered as
@@ -44,6 +45,7 @@ pub struct InstanceRequest {
     #[schema(value_type = Option<Object>)]
     pub provider_data: Option<Value>,
     /// A disabled instance answers Box `ignored`.
+    #[serde(default, deserialize_with = "flag")]
     pub disabled: Option<bool>,
     /// Cloud Elements' field: accepted and ignored.
     pub description: Option<Value>,
@@ -126,6 +128,18 @@ fn present<'de, D: Deserializer<'de>, T: Default + serde::de::DeserializeOwned>(
 ) -> Result<Option<T>, D::Error> {
     let value = Value::deserialize(d)?;
     Ok(Some(serde_json::from_value(value).unwrap_or_default()))
+}
+
+/// `tags`: the whole list is named when any of it is wrong.
+fn tags<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    let value = Option::<Value>::deserialize(d)?;
+    serde_json::from_value(value.unwrap_or_default())
+        .map_err(|_| de::Error::custom("must be an array of strings"))
+}
+
+/// `disabled`.
+fn flag<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    Option::<bool>::deserialize(d).map_err(|_| de::Error::custom("must be true or false"))
 }
 
 impl InstanceRequest {
@@ -384,5 +398,25 @@ mod tests {
             let refused = new_instance(&InstanceRequest::from_json(&body).unwrap()).unwrap_err();
             assert_eq!(refused.key, "element.key", "{element}");
         }
+    }
+
+    #[test]
+    fn wrong_fields_are_named_as_a_whole_with_what_they_must_be() {
+        for (field, value, reason) in [
+            ("tags", json!(["a", 1]), "must be an array of strings"),
+            ("tags", json!("docs"), "must be an array of strings"),
+            ("disabled", json!("yes"), "must be true or false"),
+            ("name", json!(7), "must be a non-empty string"),
+            ("name", json!("  "), "must be a non-empty string"),
+        ] {
+            let body = json!({"element": {"key": "box"}, "name": "x", field: value});
+            let refused = InstanceRequest::from_json(&body).unwrap_err();
+            assert_eq!(
+                (refused.key.as_str(), refused.reason.as_str()),
+                (field, reason)
+            );
+        }
+        let tags = json!({"tags": null});
+        assert_eq!(InstanceRequest::from_json(&tags).unwrap().tags, None);
     }
 }
