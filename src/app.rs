@@ -11,10 +11,8 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::admin::AdminService;
 use crate::box_api::client::BoxClient;
 use crate::box_api::tokens::BoxAuth;
-use crate::box_webhook::verify::Freshness;
 use crate::config::Config;
 use crate::delivery::client::CallbackClient;
 use crate::delivery::destination::DestinationPolicy;
@@ -22,9 +20,8 @@ use crate::delivery::recorder::Recorder;
 use crate::delivery::retry::RetryPolicy;
 use crate::delivery::worker::{dispatch, poll, DeliveryContext, Limits};
 use crate::delivery::Intake;
-use crate::http::admin::{AdminAuth, AdminState};
 use crate::http::serve::{default_cap, ConnectionLimits};
-use crate::http::{router, AppState, IngestState, OpsState};
+use crate::http::{router, AppState, Parts};
 use crate::instance::registry::keep_fresh;
 use crate::instance::{Instance, Instances};
 use crate::metrics::Metrics;
@@ -85,66 +82,6 @@ fn connection_limits(config: &Config) -> ConnectionLimits {
         head_timeout: Duration::from_millis(config.server.request_timeout_ms),
         idle_timeout: Duration::from_millis(config.server.idle_timeout_ms),
         max_connections,
-    }
-}
-
-/// The parts the HTTP surfaces share, before they are handed out by surface.
-struct Surfaces {
-    instances: Instances,
-    writer: BatchWriter,
-    store: Arc<dyn Store>,
-    shutdown: CancellationToken,
-    metrics: Arc<Metrics>,
-    wake: Arc<Notify>,
-    box_auth: Arc<BoxAuth>,
-    health: Arc<StorageHealth>,
-}
-
-/// Each surface's state: ingest (the Box routes), ops (`/readyz`, `/metrics`) and, when
-/// admin credentials are configured, admin (its credentials and the admin service).
-fn app_state(config: &Config, parts: Surfaces) -> AppState {
-    let d = &config.delivery;
-    let service = AdminService {
-        store: parts.store.clone(),
-        instances: parts.instances.clone(),
-        wake: parts.wake,
-        // Validated with the configuration (and closed, never open, if it were not).
-        destinations: DestinationPolicy::new(
-            d.allow_private_destinations,
-            &d.allowed_private_networks,
-        )
-        .unwrap_or_default(),
-        box_auth: parts.box_auth,
-        public_url: Some(config.server.public_url.as_str())
-            .filter(|u| !u.is_empty())
-            .map(Arc::from),
-        metrics: parts.metrics.clone(),
-    };
-    AppState {
-        ingest: IngestState {
-            instances: parts.instances,
-            writer: parts.writer,
-            store: parts.store.clone(),
-            freshness: Freshness {
-                max_age: chrono::Duration::seconds(config.box_.max_age_secs as i64),
-                max_future_skew: chrono::Duration::seconds(config.box_.max_future_skew_secs as i64),
-            },
-            body_limit: config.server.body_limit_bytes,
-            bodies: crate::http::body::BodyBudget::new(config.server.body_budget_bytes),
-            sender: Arc::from(config.events.sender.as_str()),
-            shutdown: parts.shutdown.clone(),
-            metrics: parts.metrics.clone(),
-        },
-        ops: OpsState {
-            store: parts.store,
-            health: parts.health,
-            metrics: parts.metrics,
-            shutdown: parts.shutdown,
-        },
-        admin: AdminAuth::from_config(&config.admin).map(|auth| AdminState {
-            auth: Arc::new(auth),
-            service,
-        }),
     }
 }
 
@@ -259,9 +196,9 @@ impl Application {
             BoxClient::new(&config.box_.api_url, &config.box_.oauth_url)?,
             Some(key),
         ));
-        let state = app_state(
+        let state = AppState::new(
             &config,
-            Surfaces {
+            Parts {
                 instances,
                 writer,
                 store: store.clone(),
