@@ -1,8 +1,9 @@
 //! The HTTP surface, one state per surface: the Box-facing webhook routes ([`box_webhooks`],
 //! [`IngestState`]), the operator endpoints ([`ops`], [`OpsState`]) and the admin API
 //! ([`admin`], [`admin::AdminState`], present only when admin credentials are configured).
-//! Handlers take only their surface's state, extracted from [`AppState`] with `FromRef`
-//! ([`state`] builds them from the configuration).
+//! Handlers take only their surface's state: ingest and ops handlers extract theirs from
+//! [`AppState`] with `FromRef`; the admin routes are a router of their own, with their state
+//! (see `state.rs`, which builds all three from the configuration).
 
 pub mod admin;
 pub mod body;
