@@ -13,16 +13,14 @@ use tokio_util::sync::CancellationToken;
 
 use crate::box_api::client::BoxClient;
 use crate::box_api::tokens::BoxAuth;
-use crate::box_webhook::verify::Freshness;
 use crate::config::Config;
 use crate::delivery::client::CallbackClient;
 use crate::delivery::recorder::Recorder;
 use crate::delivery::retry::RetryPolicy;
 use crate::delivery::worker::{dispatch, poll, DeliveryContext, Limits};
 use crate::delivery::Intake;
-use crate::http::admin::AdminAuth;
 use crate::http::serve::{default_cap, ConnectionLimits};
-use crate::http::{router, AppState};
+use crate::http::{router, AppState, Parts};
 use crate::ingest::BatchWriter;
 use crate::instance::registry::keep_fresh;
 use crate::instance::{Instance, Instances};
@@ -197,30 +195,19 @@ impl Application {
             BoxClient::new(config.box_.api_url.as_str(), config.box_.oauth_url.as_str())?,
             Some(key),
         ));
-        let state = AppState {
-            instances,
-            writer,
-            store: store.clone(),
-            freshness: Freshness {
-                max_age: chrono::Duration::seconds(config.box_.max_age_secs.get() as i64),
-                max_future_skew: chrono::Duration::seconds(config.box_.max_future_skew_secs as i64),
+        let state = AppState::new(
+            &config,
+            Parts {
+                instances,
+                writer,
+                store: store.clone(),
+                shutdown: shutdown.clone(),
+                metrics,
+                wake,
+                box_auth,
+                health,
             },
-            body_limit: config.server.body_limit_bytes.get(),
-            bodies: crate::http::body::BodyBudget::new(config.server.body_budget_bytes),
-            sender: Arc::from(config.events.sender.as_str()),
-            shutdown: shutdown.clone(),
-            metrics,
-            admin: AdminAuth::from_config(&config.admin).map(Arc::new),
-            wake,
-            destinations: config.delivery.destination_policy(),
-            box_auth,
-            public_url: config
-                .server
-                .public_url
-                .as_ref()
-                .map(|u| Arc::from(u.as_str())),
-            health,
-        };
+        );
         let app = router(state, config.server.request_timeout());
         let limits = connection_limits(&config);
         tracing::info!(

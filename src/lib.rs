@@ -8,7 +8,9 @@
 //! 5. [`delivery`] POSTs it, signed, to the instance's callback, retrying with backoff.
 //!
 //! [`box_api`] calls Box for an instance (OAuth tokens, Box webhooks through the relay).
-//! [`config`] and [`instance`] describe what the relay serves; [`app`] wires it together;
+//! [`admin`] carries out what operators ask (instances, replays, Box webhooks), reading
+//! typed [`input`]; [`config`] and [`instance`] describe what the relay serves; [`app`]
+//! wires it together;
 //! [`cli`] holds the helper commands (`box-sign`, `receive`, `events`, `secrets`);
 //! [`telemetry`] sets up logs and [`metrics`] counts what happens, for `GET /metrics`;
 //! [`secret`] keeps secrets out of logs and sealed at rest; [`clock`] is the one clock;
@@ -21,6 +23,7 @@
 //! `app`, `cli`, `telemetry`.
 #![forbid(unsafe_code)]
 
+pub mod admin;
 pub mod app;
 pub mod box_api;
 pub mod box_webhook;
@@ -32,6 +35,7 @@ pub mod destination;
 pub mod event;
 pub mod http;
 pub mod ingest;
+pub mod input;
 pub mod instance;
 pub mod invalid;
 pub mod metrics;

@@ -2,7 +2,9 @@
 //! status filters in the relay's and Cloud Elements' terms, and the JSON of an event.
 
 use chrono::{SecondsFormat, TimeZone, Utc};
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
 
 use crate::store::records::{EventDetail, EventSummary};
 use crate::store::Status;
@@ -36,38 +38,117 @@ fn time(ms: i64) -> Option<String> {
         .map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true))
 }
 
-/// One event of a list.
-pub fn summary_json(e: &EventSummary) -> Value {
-    json!({
-        "eventId": e.event_id,
-        "instanceId": e.instance_id,
-        "boxEventId": e.box_event_id,
-        "status": e.status.as_str(),
-        "elementsStatus": elements_status(e.status),
-        "attemptCount": e.attempts,
-        "receivedAt": time(e.received_at_ms),
-        "nextAttemptAt": matches!(e.status, Status::Pending).then(|| time(e.next_attempt_at_ms)).flatten(),
-        "finishedAt": e.finished_at_ms.and_then(time),
-        "lastError": e.last_error,
-    })
+/// One event of the log, as the admin API and `webhook-relay events` answer it.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = Event)]
+pub struct EventView {
+    /// The event's id (also `Elements-Webhook-Id`).
+    pub event_id: String,
+    /// Owning instance.
+    pub instance_id: i64,
+    /// Box's event id (V1 callbacks: a fresh id).
+    pub box_event_id: String,
+    /// `pending`, `delivering`, `delivered` or `failed`.
+    #[schema(pattern = "^(pending|delivering|delivered|failed)$")]
+    pub status: &'static str,
+    /// The status in Cloud Elements' terms: `RECEIVED`, `DISPATCHED`, `NOTIFIED` (or
+    /// `FAILED`, which has no counterpart there).
+    #[schema(pattern = "^(RECEIVED|DISPATCHED|NOTIFIED|FAILED)$")]
+    pub elements_status: &'static str,
+    /// Attempts in the current retry schedule (a replay starts a new one).
+    pub attempt_count: u32,
+    /// When Box's delivery was committed (RFC 3339).
+    #[schema(required = true, format = DateTime)]
+    pub received_at: Option<String>,
+    /// When the next attempt is due (pending events only).
+    #[schema(required = true, format = DateTime)]
+    pub next_attempt_at: Option<String>,
+    /// When it was delivered or given up.
+    #[schema(required = true, format = DateTime)]
+    pub finished_at: Option<String>,
+    /// Last error or non-2xx status.
+    #[schema(required = true)]
+    pub last_error: Option<String>,
+}
+
+/// One delivery attempt.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = Attempt)]
+pub struct AttemptView {
+    /// When it started (RFC 3339).
+    #[schema(required = true, format = DateTime)]
+    pub at: Option<String>,
+    /// The callback's HTTP status, when one was received.
+    #[schema(required = true)]
+    pub status_code: Option<u16>,
+    /// Transport error or refusal, when there was no status.
+    #[schema(required = true)]
+    pub error: Option<String>,
+    /// Wall time of the attempt.
+    pub duration_ms: i64,
 }
 
 /// One event with every attempt (oldest first) and the body it is delivered with.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = EventDetail)]
+pub struct EventDetailView {
+    /// The event.
+    #[serde(flatten)]
+    pub event: EventView,
+    /// Every attempt, oldest first.
+    pub attempts: Vec<AttemptView>,
+    /// The Cloud Elements notification, as delivered (text, should it not be JSON).
+    #[schema(value_type = Object)]
+    pub body: Value,
+}
+
+impl From<&EventSummary> for EventView {
+    fn from(e: &EventSummary) -> Self {
+        Self {
+            event_id: e.event_id.clone(),
+            instance_id: e.instance_id,
+            box_event_id: e.box_event_id.clone(),
+            status: e.status.as_str(),
+            elements_status: elements_status(e.status),
+            attempt_count: e.attempts,
+            received_at: time(e.received_at_ms),
+            next_attempt_at: matches!(e.status, Status::Pending)
+                .then(|| time(e.next_attempt_at_ms))
+                .flatten(),
+            finished_at: e.finished_at_ms.and_then(time),
+            last_error: e.last_error.clone(),
+        }
+    }
+}
+
+impl From<&EventDetail> for EventDetailView {
+    fn from(d: &EventDetail) -> Self {
+        Self {
+            event: EventView::from(&d.summary),
+            attempts: d
+                .attempts
+                .iter()
+                .map(|a| AttemptView {
+                    at: time(a.at_ms),
+                    status_code: a.status_code,
+                    error: a.error.clone(),
+                    duration_ms: a.duration_ms,
+                })
+                .collect(),
+            body: serde_json::from_slice(&d.body)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&d.body).into_owned())),
+        }
+    }
+}
+
+/// One event of a list, as JSON.
+pub fn summary_json(e: &EventSummary) -> Value {
+    serde_json::to_value(EventView::from(e)).unwrap_or_default()
+}
+
+/// One event with every attempt, as JSON.
 pub fn detail_json(d: &EventDetail) -> Value {
-    let mut value = summary_json(&d.summary);
-    value["attempts"] = d
-        .attempts
-        .iter()
-        .map(|a| {
-            json!({
-                "at": time(a.at_ms),
-                "statusCode": a.status_code,
-                "error": a.error,
-                "durationMs": a.duration_ms,
-            })
-        })
-        .collect();
-    value["body"] = serde_json::from_slice(&d.body)
-        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&d.body).into_owned()));
-    value
+    serde_json::to_value(EventDetailView::from(d)).unwrap_or_default()
 }

@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::error::ApiError;
-use super::AppState;
+use super::IngestState;
 use crate::box_webhook::payload::{parse_v2, V1Callback};
 use crate::box_webhook::verify::{verify, Keys, SignatureHeaders, Verified};
 use crate::event::normalize::{normalize_v1, normalize_v2};
@@ -35,7 +35,7 @@ enum Receipt {
 
 /// Counts the answer (by instance, when there is one), then renders it.
 fn answer(
-    state: &AppState,
+    state: &IngestState,
     instance: Option<&Instance>,
     result: Result<Receipt, ApiError>,
 ) -> Result<Json<Value>, ApiError> {
@@ -57,7 +57,7 @@ fn answer(
 /// Box V2 delivery.
 #[tracing::instrument(skip_all, fields(instance_id = tracing::field::Empty))]
 pub async fn v2(
-    State(state): State<AppState>,
+    State(state): State<IngestState>,
     instance_id: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
     body: Body,
@@ -70,7 +70,7 @@ pub async fn v2(
 }
 
 async fn receive_v2(
-    state: &AppState,
+    state: &IngestState,
     instance: Option<Arc<Instance>>,
     headers: &HeaderMap,
     body: Body,
@@ -118,7 +118,7 @@ async fn receive_v2(
 /// Box deleted one of its webhooks (app removed, tokens revoked, auto clean-up): if the
 /// relay created it for this instance, mark it deleted (a delivery to one instance never
 /// touches another's record). The event itself is delivered as any other.
-async fn forget_webhook(state: &AppState, instance_id: i64, webhook_id: &str) {
+async fn forget_webhook(state: &IngestState, instance_id: i64, webhook_id: &str) {
     match state
         .store
         .mark_webhook_deleted(
@@ -138,7 +138,7 @@ async fn forget_webhook(state: &AppState, instance_id: i64, webhook_id: &str) {
 /// Box V1 callback (query string and form body merged).
 #[tracing::instrument(skip_all, fields(instance_id = tracing::field::Empty))]
 pub async fn v1(
-    State(state): State<AppState>,
+    State(state): State<IngestState>,
     instance_id: Result<Path<String>, PathRejection>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
@@ -152,7 +152,7 @@ pub async fn v1(
 }
 
 async fn receive_v1(
-    state: &AppState,
+    state: &IngestState,
     instance: Option<Arc<Instance>>,
     query: Option<String>,
     headers: &HeaderMap,
@@ -198,7 +198,7 @@ fn ignored(instance: &Instance) -> Option<&'static str> {
 
 /// The instance, unless the relay is shutting down or there is none (checked before the
 /// body is read: an unknown instance costs the caller nothing but a 404).
-fn admit(state: &AppState, instance: Option<Arc<Instance>>) -> Result<Arc<Instance>, ApiError> {
+fn admit(state: &IngestState, instance: Option<Arc<Instance>>) -> Result<Arc<Instance>, ApiError> {
     if state.shutdown.is_cancelled() {
         return Err(ApiError::ShuttingDown);
     }
@@ -218,7 +218,7 @@ fn v1_token_matches(expected: Option<&Secret>, given: Option<&str>) -> bool {
 }
 
 /// The instance a path names, looked up once per request.
-fn find_instance(state: &AppState, raw_id: &str) -> Option<Arc<Instance>> {
+fn find_instance(state: &IngestState, raw_id: &str) -> Option<Arc<Instance>> {
     raw_id
         .parse::<i64>()
         .ok()
@@ -227,7 +227,7 @@ fn find_instance(state: &AppState, raw_id: &str) -> Option<Arc<Instance>> {
 }
 
 async fn store(
-    state: &AppState,
+    state: &IngestState,
     instance: &Instance,
     event: NormalizedEvent,
 ) -> Result<Receipt, ApiError> {

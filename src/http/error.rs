@@ -4,11 +4,13 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
+use crate::admin::AdminError;
 use crate::box_api::client::BoxError;
-use crate::box_api::tokens::TokenError;
 use crate::box_webhook::verify::VerifyError;
+use crate::invalid::InvalidValue;
 
 /// Seconds a client is asked to wait (`Retry-After`) when the relay is overloaded.
 pub const RETRY_AFTER_SECS: u16 = 5;
@@ -47,14 +49,10 @@ pub enum ApiError {
     /// 401: admin credentials missing or wrong (which part is never said).
     #[error("unauthorized")]
     Unauthorized,
-    /// 400: a request value is invalid; `key` names it.
+    /// 400 `invalid_value`: a request value is invalid; its `key` is named in the answer
+    /// (e.g. `configuration."event.notification.callback.url"`).
     #[error("invalid value")]
-    Invalid {
-        /// The offending key, e.g. `configuration."event.notification.callback.url"`.
-        key: String,
-        /// What is wrong with it.
-        reason: String,
-    },
+    Invalid(InvalidValue),
     /// Box refused a call made for the request: Box's 4xx status, code and message as
     /// they are (and `Retry-After` on 429); 502 `box_unavailable` when Box failed or could
     /// not be reached.
@@ -70,29 +68,22 @@ pub enum ApiError {
     },
 }
 
-impl From<BoxError> for ApiError {
-    fn from(e: BoxError) -> Self {
-        ApiError::Box(e)
+impl From<InvalidValue> for ApiError {
+    fn from(e: InvalidValue) -> Self {
+        ApiError::Invalid(e)
     }
 }
 
-impl From<TokenError> for ApiError {
-    fn from(e: TokenError) -> Self {
+/// What the admin service refuses, as answers: the same codes the handlers gave before the
+/// service existed.
+impl From<AdminError> for ApiError {
+    fn from(e: AdminError) -> Self {
         match e {
-            TokenError::Box(b) => ApiError::Box(b),
-            TokenError::Store(s) => {
-                tracing::error!(error = %s, "Box tokens: storage failed");
-                ApiError::Unavailable
-            }
-            TokenError::NoKey => ApiError::Conflict {
-                code: "not_configured",
-                detail: e.to_string(),
-            },
-            TokenError::NotAuthorized | TokenError::Unreadable => ApiError::Conflict {
-                code: "not_authorized",
-                detail: e.to_string(),
-            },
-            TokenError::Busy => ApiError::Box(BoxError::Unreachable(e.to_string())),
+            AdminError::Invalid(v) => ApiError::Invalid(v),
+            AdminError::NotFound(what) => ApiError::NotFound(what),
+            AdminError::Conflict { code, detail } => ApiError::Conflict { code, detail },
+            AdminError::Unavailable => ApiError::Unavailable,
+            AdminError::Box(b) => ApiError::Box(b),
         }
     }
 }
@@ -100,10 +91,7 @@ impl From<TokenError> for ApiError {
 impl ApiError {
     /// A 400 naming the offending key.
     pub fn invalid(key: impl Into<String>, reason: impl Into<String>) -> Self {
-        ApiError::Invalid {
-            key: key.into(),
-            reason: reason.into(),
-        }
+        ApiError::Invalid(InvalidValue::new(key, reason))
     }
 
     /// The stable `code` of the body (also the outcome label of metrics).
@@ -156,7 +144,7 @@ impl ApiError {
                 "unauthorized",
                 "missing or invalid credentials in the Authorization header".to_string(),
             ),
-            ApiError::Invalid { key, reason } => (
+            ApiError::Invalid(InvalidValue { key, reason }) => (
                 StatusCode::BAD_REQUEST,
                 "invalid_value",
                 format!("{key}: {reason}"),
@@ -177,22 +165,56 @@ impl ApiError {
     }
 }
 
+/// The body of every error answer.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Error)]
+pub struct ErrorBody {
+    /// Stable code, also the outcome label of metrics: `invalid_value`, `not_found`,
+    /// `unauthorized`, `read_only`, `in_flight`, `not_configured`, `not_authorized`,
+    /// `box_error`, `box_unavailable`, `storage_unavailable`, …
+    pub code: String,
+    /// What went wrong, for a person.
+    pub detail: String,
+    /// The offending value (`invalid_value` only), e.g. `configuration."oauth.api.secret"`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// Box's own error (`box_error` only).
+    #[serde(rename = "box", skip_serializing_if = "Option::is_none")]
+    pub box_error: Option<BoxErrorBody>,
+}
+
+/// Box's code and message, as Box gave them.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BoxErrorBody {
+    /// Box's `code`, e.g. `invalid_grant`.
+    pub code: String,
+    /// Box's `message`.
+    pub message: String,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code, detail) = self.parts();
-        let mut body = json!({ "code": code, "detail": detail });
+        let mut body = ErrorBody {
+            code: code.to_string(),
+            detail,
+            key: None,
+            box_error: None,
+        };
         let mut retry_after = None;
         match &self {
             ApiError::Overloaded => retry_after = Some(RETRY_AFTER_SECS.into()),
-            ApiError::Invalid { key, .. } => body["key"] = json!(key),
+            ApiError::Invalid(e) => body.key = Some(e.key.clone()),
             ApiError::Box(BoxError::Api {
                 code,
                 message,
                 retry_after: after,
                 ..
             }) => {
-                // Box's own code and message, as Box gave them.
-                body["box"] = json!({ "code": code, "message": message });
+                body.box_error = Some(BoxErrorBody {
+                    code: code.clone(),
+                    message: message.clone(),
+                });
                 retry_after = after.as_deref().and_then(|v| v.parse().ok());
             }
             _ => {}
@@ -244,6 +266,12 @@ pub async fn json_errors(response: Response) -> Response {
         axum::http::header::CONTENT_TYPE,
         axum::http::HeaderValue::from_static("application/json"),
     );
-    let body = serde_json::to_vec(&json!({ "code": code, "detail": detail })).unwrap_or_default();
+    let body = ErrorBody {
+        code: code.to_string(),
+        detail,
+        key: None,
+        box_error: None,
+    };
+    let body = serde_json::to_vec(&body).unwrap_or_default();
     Response::from_parts(parts, axum::body::Body::from(body))
 }

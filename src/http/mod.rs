@@ -1,5 +1,9 @@
-//! The HTTP surface: Box-facing webhook routes, operator endpoints ([`ops`]) and the admin
-//! API ([`admin`]), sharing [`AppState`].
+//! The HTTP surface, one state per surface: the Box-facing webhook routes ([`box_webhooks`],
+//! [`IngestState`]), the operator endpoints ([`ops`], [`OpsState`]) and the admin API
+//! ([`admin`], [`admin::AdminState`], present only when admin credentials are configured).
+//! Handlers take only their surface's state: ingest and ops handlers extract theirs from
+//! [`AppState`] with `FromRef`; the admin routes are a router of their own, with their state
+//! (see `state.rs`, which builds all three from the configuration).
 
 pub mod admin;
 pub mod body;
@@ -7,73 +11,26 @@ pub mod box_webhooks;
 pub mod error;
 pub mod ops;
 pub mod serve;
+mod state;
 
-use std::sync::Arc;
+pub use state::{AppState, IngestState, OpsState, Parts};
+
 use std::time::Duration;
 
 use axum::extract::Request;
 use axum::routing::{get, post};
 use axum::Router;
-use tokio::sync::Notify;
-use tokio_util::sync::CancellationToken;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::box_api::tokens::BoxAuth;
-use crate::box_webhook::verify::Freshness;
-use crate::destination::DestinationPolicy;
-use crate::ingest::BatchWriter;
-use crate::instance::Instances;
-use crate::metrics::Metrics;
-use crate::store::health::StorageHealth;
-use crate::store::Store;
-
-/// State shared by every handler.
-#[derive(Clone)]
-pub struct AppState {
-    /// Known instances.
-    pub instances: Instances,
-    /// The group-commit writer.
-    pub writer: BatchWriter,
-    /// The store (for readiness).
-    pub store: Store,
-    /// Freshness window of Box V2 timestamps.
-    pub freshness: Freshness,
-    /// Largest accepted body.
-    pub body_limit: usize,
-    /// Body bytes in flight across all requests.
-    pub bodies: body::BodyBudget,
-    /// The envelope's `user`.
-    pub sender: Arc<str>,
-    /// Cancelled when shutdown starts.
-    pub shutdown: CancellationToken,
-    /// Counters and histograms for `/metrics`.
-    pub metrics: Arc<Metrics>,
-    /// Admin credentials; `None` turns the admin API off.
-    pub admin: Option<Arc<admin::AdminAuth>>,
-    /// Wakes the delivery poller (after a replay).
-    pub wake: Arc<Notify>,
-    /// `delivery.allow_private_destinations` and `delivery.allowed_private_networks`: which
-    /// callbacks are accepted.
-    pub destinations: DestinationPolicy,
-    /// Box tokens of instances, and the Box client.
-    pub box_auth: Arc<BoxAuth>,
-    /// `server.public_url`, when set.
-    pub public_url: Option<Arc<str>>,
-    /// Whether the store is taking writes.
-    pub health: Arc<StorageHealth>,
-}
-
 /// The router with every route.
 pub fn router(state: AppState, request_timeout: Duration) -> Router {
+    let body_limit = state.ingest.body_limit;
     // Admin bodies: a declared length over the limit is refused before anything is read.
-    let admin = match state.admin {
-        Some(_) => admin::routes(state.clone())
-            .merge(admin::webhooks::routes(state.clone()))
-            .layer(axum::extract::DefaultBodyLimit::max(state.body_limit))
-            .layer(tower_http::limit::RequestBodyLimitLayer::new(
-                state.body_limit,
-            )),
+    let admin = match state.admin.clone() {
+        Some(admin) => admin::routes(admin)
+            .layer(axum::extract::DefaultBodyLimit::max(body_limit))
+            .layer(tower_http::limit::RequestBodyLimitLayer::new(body_limit)),
         None => Router::new(),
     };
     Router::new()

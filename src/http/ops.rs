@@ -8,7 +8,7 @@ use axum::response::IntoResponse;
 use axum::Json;
 use serde_json::{json, Value};
 
-use super::AppState;
+use super::OpsState;
 use crate::clock::now_ms;
 use crate::store::StoreError;
 
@@ -18,7 +18,7 @@ pub async fn healthz() -> Json<Value> {
 }
 
 /// 200 when ready for traffic, else 503 with the reason.
-pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+pub async fn readyz(State(state): State<OpsState>) -> (StatusCode, Json<Value>) {
     if state.shutdown.is_cancelled() {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -36,7 +36,7 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
 
 /// Prometheus text format. Queue depth is read from the store (at most 2 s); when it cannot
 /// be read, the gauges keep their last values and `relay_store_errors_total` counts it.
-pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+pub async fn metrics(State(state): State<OpsState>) -> impl IntoResponse {
     let stats = tokio::time::timeout(std::time::Duration::from_secs(2), state.store.queue_stats())
         .await
         .unwrap_or(Err(StoreError::TimedOut("queue statistics")));

@@ -194,13 +194,14 @@ proptest! {
             }
         }
         for candidate in [body, with_element] {
-            if let Ok(mut stored) = api::new_instance(&candidate) {
+            let request = api::InstanceRequest::from_json(&candidate);
+            if let Ok(mut stored) = request.as_ref().map_err(Clone::clone).and_then(api::new_instance) {
                 stored.id = 1;
                 if let Ok(instance) = Instance::from_stored(&stored) {
                     let answer = api::render(&instance);
                     prop_assert!(answer["configuration"].is_object());
                 }
-                let _ = api::patch_instance(&mut stored, &candidate);
+                let _ = request.as_ref().map(|r| api::patch_instance(&mut stored, r));
             }
         }
     }

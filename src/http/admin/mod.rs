@@ -1,27 +1,40 @@
 //! The admin API, in Cloud Elements' platform shape: instances ([`instances`]), the event log
-//! and replays ([`events`]), and its OpenAPI document, behind
-//! `Authorization: User <user_secret>, Organization <organization_secret>`; and an instance's
-//! Box webhooks ([`webhooks`]), behind `User <user_secret>, Element <instance token>`. With no
-//! secrets configured none of these routes exist (404).
+//! and replays ([`events`]), and its OpenAPI document ([`doc`], generated from the routes and
+//! types), behind `Authorization: User <user_secret>, Organization <organization_secret>`;
+//! and an instance's Box webhooks ([`webhooks`]), behind `User <user_secret>, Element
+//! <instance token>`. With no secrets configured none of these routes exist (404). Handlers
+//! read typed input, call the [`AdminService`] and render a typed answer.
 
+pub mod doc;
 pub mod events;
 pub mod instances;
-mod webhook_body;
 pub mod webhooks;
+
+use std::sync::{Arc, LazyLock};
 
 use axum::extract::{Request, State};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use axum::Router;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::error::ApiError;
-use super::AppState;
+use crate::admin::AdminService;
 use crate::config::AdminConfig;
-use crate::store::StoreError;
+
+/// What the admin routes use.
+#[derive(Clone)]
+pub struct AdminState {
+    /// The configured credentials.
+    pub auth: Arc<AdminAuth>,
+    /// The operations.
+    pub service: AdminService,
+}
 
 /// The configured credentials, kept as digests so that comparing them takes the same time
 /// whatever the lengths and contents of the given values.
@@ -77,11 +90,12 @@ fn part<'h>(header: &'h str, scheme: &str) -> &'h str {
         .map_or("", |(_, v)| v.trim())
 }
 
-async fn require_admin(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let allowed = match (&state.admin, request.headers().get(AUTHORIZATION)) {
-        (Some(auth), Some(value)) => value.to_str().map(|v| auth.allows(v)).unwrap_or(false),
-        _ => false,
-    };
+async fn require_admin(State(state): State<AdminState>, request: Request, next: Next) -> Response {
+    let allowed = request
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|v| state.auth.allows(v));
     if !allowed {
         tracing::info!("admin request refused: bad credentials");
         return ApiError::Unauthorized.into_response();
@@ -89,39 +103,65 @@ async fn require_admin(State(state): State<AppState>, request: Request, next: Ne
     next.run(request).await
 }
 
-/// The admin routes, behind the credentials check.
-pub fn routes(state: AppState) -> Router<AppState> {
-    Router::new()
-        .route("/instances", get(instances::list).post(instances::create))
-        .route(
-            "/instances/{id}",
-            get(instances::show)
-                .patch(instances::patch)
-                .delete(instances::delete),
-        )
-        .route("/instances/{id}/events", get(events::list))
-        .route("/instances/{id}/events/redeliver", post(events::replay_all))
-        .route("/instances/events/{event_id}", get(events::show))
-        .route(
-            "/instances/events/{event_id}/redeliver",
-            post(events::replay),
-        )
-        .route("/openapi.json", get(openapi))
-        .route_layer(middleware::from_fn_with_state(state, require_admin))
+/// The platform routes (instances, the event log, this document).
+fn platform() -> OpenApiRouter<AdminState> {
+    OpenApiRouter::new()
+        .routes(routes!(instances::list, instances::create))
+        .routes(routes!(
+            instances::show,
+            instances::patch,
+            instances::delete
+        ))
+        .routes(routes!(events::list))
+        .routes(routes!(events::replay_all))
+        .routes(routes!(events::show))
+        .routes(routes!(events::replay))
+        .routes(routes!(openapi))
 }
 
-/// The OpenAPI 3 document of the admin API.
-pub const OPENAPI: &str = include_str!("openapi.json");
+/// The instance-scoped routes (Box webhooks).
+fn element() -> OpenApiRouter<AdminState> {
+    OpenApiRouter::new()
+        .routes(routes!(webhooks::list, webhooks::create))
+        .routes(routes!(webhooks::show, webhooks::update, webhooks::delete))
+}
 
+/// The admin routes, each group behind its credentials check, with their state.
+pub fn routes<S: Clone + Send + Sync + 'static>(state: AdminState) -> Router<S> {
+    let (platform, _) = platform().split_for_parts();
+    let (element, _) = element().split_for_parts();
+    platform
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_admin))
+        .merge(element.route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            webhooks::require_element,
+        )))
+        .with_state(state)
+}
+
+/// The OpenAPI 3 document of the admin API, generated from its routes and types.
+pub fn document() -> utoipa::openapi::OpenApi {
+    let mut doc = OpenApiRouter::with_openapi(doc::Frame::openapi())
+        .merge(platform())
+        .merge(element())
+        .into_openapi();
+    doc::shared_answers(&mut doc);
+    doc
+}
+
+/// The document as served, generated once.
+static DOCUMENT: LazyLock<String> =
+    LazyLock::new(|| document().to_json().unwrap_or_else(|_| "{}".to_string()));
+
+/// This document.
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    operation_id = "openapi",
+    responses((status = 200, description = "OpenAPI 3 document.", body = Object))
+)]
 async fn openapi() -> Response {
-    ([(CONTENT_TYPE, "application/json")], OPENAPI).into_response()
-}
-
-/// A store failure seen by an admin route: logged, answered 503.
-fn unavailable(state: &AppState, e: StoreError) -> ApiError {
-    tracing::error!(error = %e, "admin request: storage failed");
-    state.metrics.store_error("admin");
-    ApiError::Unavailable
+    ([(CONTENT_TYPE, "application/json")], DOCUMENT.as_str()).into_response()
 }
 
 /// A positive integer path id, else 404 (as the Box routes do).
@@ -160,5 +200,28 @@ mod tests {
     #[test]
     fn empty_secrets_turn_the_api_off() {
         assert!(AdminAuth::from_config(&AdminConfig::default()).is_none());
+    }
+
+    #[test]
+    fn the_document_names_every_route_with_its_credentials() {
+        let doc: serde_json::Value = serde_json::from_str(&DOCUMENT).unwrap();
+        assert_eq!(doc["paths"].as_object().unwrap().len(), 9);
+        let schemes = &doc["components"]["securitySchemes"];
+        assert!(schemes["platform"]["description"]
+            .as_str()
+            .unwrap()
+            .contains("Organization"));
+        assert_eq!(
+            doc["paths"]["/webhooks"]["post"]["security"][0]["element"],
+            serde_json::json!([])
+        );
+        assert!(doc["components"]["schemas"]["Error"]["properties"]["key"].is_object());
+        let answers = |path: &str, method: &str| doc["paths"][path][method]["responses"].clone();
+        assert!(answers("/webhooks/{id}", "put")["502"].is_object());
+        assert!(answers("/instances", "get")["401"].is_object());
+        assert!(
+            answers("/instances", "get")["502"].is_null(),
+            "no Box call there"
+        );
     }
 }
