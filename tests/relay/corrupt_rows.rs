@@ -14,22 +14,23 @@ use crate::helpers::*;
 /// status CHECK constraint is set aside first, so an unknown status can be stored at all.
 async fn write_raw(url: &str, statements: &[String]) {
     use sqlx::Connection;
-    if url.starts_with("sqlite") {
+    let sqlite = url.starts_with("sqlite");
+    let set_aside = if sqlite {
+        "PRAGMA ignore_check_constraints = ON"
+    } else {
+        "ALTER TABLE events DROP CONSTRAINT events_status_check"
+    };
+    let all = std::iter::once(set_aside).chain(statements.iter().map(String::as_str));
+    if sqlite {
         let mut conn = sqlx::SqliteConnection::connect(url).await.unwrap();
-        let mut all = vec!["PRAGMA ignore_check_constraints = ON".to_string()];
-        all.extend_from_slice(statements);
-        for sql in &all {
+        for sql in all {
             sqlx::query(sql).execute(&mut conn).await.unwrap();
         }
-        conn.close().await.unwrap();
     } else {
         let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
-        let mut all = vec!["ALTER TABLE events DROP CONSTRAINT events_status_check".to_string()];
-        all.extend_from_slice(statements);
-        for sql in &all {
+        for sql in all {
             sqlx::query(sql).execute(&mut conn).await.unwrap();
         }
-        conn.close().await.unwrap();
     }
 }
 
@@ -59,6 +60,20 @@ async fn admin_get(base: &str, path: &str) -> (u16, Value) {
     answer(res).await
 }
 
+/// Sends Box event `id` to instance 1 of `relay`; its `eventId`, once accepted.
+async fn accepted(relay: &RelayProcess, id: &str) -> String {
+    let body = box_payload_with_id(id);
+    let mut req = reqwest::Client::new()
+        .post(relay.url("/webhooks/box/1"))
+        .body(body.clone());
+    for (k, v) in box_headers(&body) {
+        req = req.header(k, v);
+    }
+    let (status, answer) = answer(req.send().await.unwrap()).await;
+    assert_eq!(status, 200, "{answer}");
+    answer["eventId"].as_str().unwrap().to_string()
+}
+
 /// Polls the admin API until event `id` has `status`.
 async fn wait_until(base: &str, id: &str, status: &str) {
     let deadline = tokio::time::Instant::now() + DEADLINE;
@@ -79,16 +94,7 @@ pub async fn an_event_row_that_does_not_decode_is_an_error_logged_and_counted(en
     let base = relay.url("");
     let mut ids = Vec::new();
     for name in ["odd-status", "no-body", "sound"] {
-        let body = box_payload_with_id(name);
-        let res = reqwest::Client::new()
-            .post(relay.url("/webhooks/box/1"))
-            .body(body.clone());
-        let res = box_headers(&body)
-            .into_iter()
-            .fold(res, |r, (k, v)| r.header(k, v));
-        let (status, answer) = answer(res.send().await.unwrap()).await;
-        assert_eq!(status, 200, "{answer}");
-        ids.push(answer["eventId"].as_str().unwrap().to_string());
+        ids.push(accepted(&relay, name).await);
     }
     for id in &ids {
         wait_until(&base, id, "delivered").await;
@@ -143,18 +149,8 @@ pub async fn an_event_row_that_does_not_decode_is_an_error_logged_and_counted(en
     // The rest keeps working: the sound event reads, a new one is delivered.
     let (status, event) = admin_get(&base, &format!("/instances/events/{sound}")).await;
     assert_eq!((status, event["status"].as_str()), (200, Some("delivered")));
-    let body = box_payload_with_id("after");
-    let res = reqwest::Client::new()
-        .post(relay.url("/webhooks/box/1"))
-        .body(body.clone());
-    let res = box_headers(&body)
-        .into_iter()
-        .fold(res, |r, (k, v)| r.header(k, v));
-    let (status, after) = answer(res.send().await.unwrap()).await;
-    assert_eq!(status, 200, "{after}");
-    receiver
-        .wait_for_event(after["eventId"].as_str().unwrap())
-        .await;
+    let after = accepted(&relay, "after").await;
+    receiver.wait_for_event(&after).await;
 
     relay.signal("TERM");
     assert!(relay.wait().await.success());
