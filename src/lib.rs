@@ -18,9 +18,9 @@
 //! value is not acceptable" error and [`suggest`] the "did you mean …?" beside it.
 //!
 //! Imports point one way, down this list (`tests/relay/dependencies.rs` fails on a cycle):
-//! `clock`, `invalid`, `suggest`, `secret` → `destination`, `store` → `box_webhook` →
-//! `instance` → `config` → `event` → `metrics` → `delivery` → `ingest` → `box_api` → `http` →
-//! `app`, `cli`, `telemetry`.
+//! `clock`, `invalid`, `suggest`, `secret` → `input`, `destination`, `store` →
+//! `box_webhook` → `instance` → `config` → `event` → `metrics` → `delivery` → `ingest` →
+//! `box_api` → `admin` → `http` → `app`, `cli`, `telemetry`.
 #![forbid(unsafe_code)]
 
 pub mod admin;
