@@ -76,15 +76,14 @@ async fn accepted(relay: &RelayProcess, id: &str) -> String {
 
 /// Polls the admin API until event `id` has `status`.
 async fn wait_until(base: &str, id: &str, status: &str) {
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    loop {
+    eventually(&format!("{id} is {status}"), || async {
         let (_, event) = admin_get(base, &format!("/instances/events/{id}")).await;
-        if event["status"] == status {
-            return;
+        match event["status"] == status {
+            true => Ok(()),
+            false => Err(event.to_string()),
         }
-        assert!(tokio::time::Instant::now() < deadline, "{id}: {event}");
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    })
+    .await
 }
 
 pub async fn an_event_row_that_does_not_decode_is_an_error_logged_and_counted(engine: Engine) {
@@ -250,15 +249,14 @@ pub async fn a_claimed_event_without_its_body_is_failed_not_sent_empty(engine: E
     )
     .await;
 
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    let failed = loop {
+    let failed = eventually("the bodiless event is failed", || async {
         let failed = app.store.list_events(1, &[Status::Failed], None, 10).await;
-        match failed.unwrap().pop() {
-            Some(event) => break event,
-            None => assert!(tokio::time::Instant::now() < deadline, "never failed"),
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    };
+        failed
+            .unwrap()
+            .pop()
+            .ok_or_else(|| "not failed yet".to_string())
+    })
+    .await;
     assert_eq!(failed.event_id, "evt-without-body");
     let error = failed.last_error.as_deref().unwrap_or_default();
     assert!(error.contains("body is missing"), "{error}");
