@@ -182,7 +182,8 @@ impl Store {
 
     /// Counts by status and the age of the oldest undelivered event.
     pub async fn queue_stats(&self) -> Result<QueueStats, StoreError> {
-        let mut conn = self.conn(Side::Read).await?;
+        // One snapshot: an event moving between two statuses is counted once.
+        let mut conn = self.snapshot().await?;
         let mut stats = QueueStats::default();
         let mut first_undelivered: Option<i64> = None;
         for status in Status::ALL {
@@ -206,6 +207,7 @@ impl Store {
                 .await?;
             stats.oldest_pending_received_ms = received.map(|(t,)| t);
         }
+        conn.commit().await?;
         Ok(stats)
     }
 

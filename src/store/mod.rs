@@ -131,6 +131,22 @@ impl Store {
         })
     }
 
+    /// A read-only transaction whose statements all read one snapshot: counts read one
+    /// statement at a time still add up while events change status.
+    async fn snapshot(&self) -> Result<Conn<'static>, StoreError> {
+        Ok(match &self.engine {
+            // A deferred BEGIN takes its snapshot at the first read and keeps it (WAL).
+            Engine::Sqlite(db) => Conn::sqlite_tx(db.reader.begin().await?, &self.corrupt),
+            Engine::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                    .execute(&mut *tx)
+                    .await?;
+                Conn::postgres_tx(tx, &self.corrupt)
+            }
+        })
+    }
+
     /// A transaction for shared statements, on the writer.
     async fn begin(&self) -> Result<Conn<'static>, StoreError> {
         Ok(match &self.engine {
