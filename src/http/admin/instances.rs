@@ -1,8 +1,8 @@
-//! `POST|GET /instances`, `GET|PATCH|DELETE /instances/{id}`: the body read as an
+//! `POST|GET /instances` (`GET` filtered by `tags[]`), `GET|PATCH|DELETE /instances/{id}`: the body read as an
 //! [`InstanceRequest`], the [`crate::admin::instances`] operation called, the instance
 //! answered as an [`InstanceAnswer`].
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::Json;
 use bytes::Bytes;
 
@@ -47,14 +47,27 @@ pub async fn create(
     get,
     path = "/instances",
     operation_id = "listInstances",
+    params((
+        "tags[]" = Option<Vec<String>>,
+        Query,
+        description = "Only instances carrying any of these tags (repeat it: \
+            `tags[]=a&tags[]=b`; `tags` is read alike)."
+    )),
     responses((
         status = 200,
         description = "Every instance, by id: the configuration file's (readOnly) and the API's.",
         body = Vec<InstanceAnswer>
     ))
 )]
-pub async fn list(State(admin): State<AdminState>) -> Json<Vec<InstanceAnswer>> {
-    let instances = admin.service.list_instances();
+pub async fn list(
+    State(admin): State<AdminState>,
+    RawQuery(query): RawQuery,
+) -> Json<Vec<InstanceAnswer>> {
+    let tags: Vec<String> = url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .filter(|(name, _)| name == "tags[]" || name == "tags")
+        .map(|(_, tag)| tag.into_owned())
+        .collect();
+    let instances = admin.service.instances_tagged(&tags);
     Json(instances.iter().map(|i| InstanceAnswer::of(i)).collect())
 }
 
