@@ -39,6 +39,8 @@ mod admin_secrets;
 mod admin_validation;
 mod box_api;
 mod box_tokens;
+mod ce_base_path;
+mod ce_instances;
 mod cli;
 mod config_checks;
 mod corrupt_rows;
