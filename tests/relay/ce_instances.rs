@@ -1,6 +1,6 @@
 //! Cloud Elements' instance calls scripts make: configuration entries read and changed one at
-//! a time (by instance id, and by Element token without it), enable/disable observed through
-//! Box deliveries, and the `tags[]` filter.
+//! a time by instance id, enable/disable observed through Box deliveries, and the `tags[]`
+//! filter. (By Element token, without the id: `ce_element_config.rs`.)
 
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -8,11 +8,11 @@ use webhook_relay::instance::entries::entry_id;
 
 use crate::helpers::*;
 
-const CALLBACK: &str = "event.notification.callback.url";
+pub(crate) const CALLBACK: &str = "event.notification.callback.url";
 const ENABLED: &str = "event.notification.enabled";
 
 /// The entry of `key` in a configuration list.
-fn find<'v>(list: &'v Value, key: &str) -> &'v Value {
+pub(crate) fn find<'v>(list: &'v Value, key: &str) -> &'v Value {
     list.as_array()
         .unwrap()
         .iter()
@@ -293,120 +293,8 @@ pub async fn instances_are_filtered_by_any_of_the_given_tags(engine: Engine) {
     assert!(listed("other=1").await.len() > 3, "no tag: every instance");
 }
 
-pub async fn element_tokens_reach_only_their_own_configuration(engine: Engine) {
-    let receiver = Receiver::start().await;
-    let app = spawn_admin_app(&engine, &receiver).await;
-    let a = app
-        .create_instance(&instance_body("A", &receiver.url("/a")))
-        .await;
-    let b = app
-        .create_instance(&instance_body("B", &receiver.url("/b")))
-        .await;
-    let (a_id, b_id) = (a["id"].as_i64().unwrap(), b["id"].as_i64().unwrap());
-    let a_token = a["token"].as_str().unwrap();
-
-    let (status, _, own) = app
-        .element(Method::GET, "/instances/configuration", a_token, None)
-        .await;
-    assert_eq!(status, 200, "{own}");
-    let (_, listed) = app
-        .admin(
-            Method::GET,
-            &format!("/instances/{a_id}/configuration"),
-            None,
-        )
-        .await;
-    assert_eq!(
-        own, listed,
-        "the caller's instance, as the platform route answers it"
-    );
-    assert_eq!(
-        find(&own, CALLBACK)["propertyValue"],
-        receiver.url("/a").as_str()
-    );
-    assert_eq!(
-        find(&own, "box.webhook.primary.key")["propertyValue"],
-        "********"
-    );
-
-    // A's token reaches A's entries by id or key …
-    let own_entry = format!("/instances/configuration/{}", entry_id(a_id, CALLBACK));
-    let (status, _, entry) = app.element(Method::GET, &own_entry, a_token, None).await;
-    assert_eq!(
-        (status, entry["propertyValue"].as_str()),
-        (200, receiver.url("/a").as_str().into())
-    );
-    let body = json!({"propertyValue": receiver.url("/a2")});
-    let (status, _, entry) = app
-        .element(
-            Method::PATCH,
-            &format!("/instances/configuration/{CALLBACK}"),
-            a_token,
-            Some(&body),
-        )
-        .await;
-    assert_eq!(
-        (status, entry["id"].as_i64()),
-        (200, Some(entry_id(a_id, CALLBACK)))
-    );
-    let (_, shown) = app
-        .admin(Method::GET, &format!("/instances/{a_id}"), None)
-        .await;
-    assert_eq!(
-        shown["configuration"][CALLBACK],
-        receiver.url("/a2").as_str()
-    );
-    let (status, _, error) = app
-        .element(
-            Method::PATCH,
-            &own_entry,
-            a_token,
-            Some(&json!({"propertyValue": "ftp://x"})),
-        )
-        .await;
-    assert_eq!(
-        (status, error["key"].as_str()),
-        (
-            400,
-            Some("configuration.\"event.notification.callback.url\"")
-        )
-    );
-
-    // … never B's: B's entry ids are not A's entries.
-    let b_entry = format!("/instances/configuration/{}", entry_id(b_id, CALLBACK));
-    let (status, _, _) = app.element(Method::GET, &b_entry, a_token, None).await;
-    assert_eq!(status, 404);
-    let evil = json!({"propertyValue": receiver.url("/stolen")});
-    let (status, _, _) = app
-        .element(Method::PATCH, &b_entry, a_token, Some(&evil))
-        .await;
-    assert_eq!(status, 404);
-    let (_, b_conf) = app
-        .admin(
-            Method::GET,
-            &format!("/instances/{b_id}/configuration"),
-            None,
-        )
-        .await;
-    assert_eq!(
-        find(&b_conf, CALLBACK)["propertyValue"],
-        receiver.url("/b").as_str()
-    );
-
-    // Wrong credentials: a wrong token, or the platform's credentials, on the Element routes.
-    let (status, _, _) = app
-        .element(Method::GET, "/instances/configuration", "not-a-token", None)
-        .await;
-    assert_eq!(status, 401);
-    let (status, _) = app
-        .admin(Method::GET, "/instances/configuration", None)
-        .await;
-    assert_eq!(status, 401);
-}
-
 engine_tests!(
     configuration_entries_are_listed_shown_and_changed_with_secrets_masked,
     enabled_put_and_delete_switch_box_deliveries,
     instances_are_filtered_by_any_of_the_given_tags,
-    element_tokens_reach_only_their_own_configuration,
 );

@@ -40,6 +40,7 @@ mod admin_validation;
 mod box_api;
 mod box_tokens;
 mod ce_base_path;
+mod ce_element_config;
 mod ce_instances;
 mod cli;
 mod config_checks;
