@@ -42,6 +42,7 @@ mod box_tokens;
 mod ce_base_path;
 mod ce_element_config;
 mod ce_instances;
+mod ce_replace;
 mod cli;
 mod config_checks;
 mod corrupt_rows;

@@ -115,6 +115,7 @@ fn platform() -> OpenApiRouter<AdminState> {
         .routes(routes!(instances::list, instances::create))
         .routes(routes!(
             instances::show,
+            instances::replace,
             instances::patch,
             instances::delete
         ))
