@@ -113,6 +113,49 @@ impl AdminService {
         instance_of(&instance)
     }
 
+    /// Replaces instance `id` whole from a `PUT /instances/{id}` body (as `POST` reads it),
+    /// keeping its id, token and creation date. With `providerData.code` (or Client
+    /// Credentials) new Box tokens are obtained first: if Box refuses, nothing changes.
+    pub async fn replace_instance(
+        &self,
+        id: i64,
+        request: &InstanceRequest,
+    ) -> AdminResult<Instance> {
+        let old = self.stored(id).await?;
+        let replacement = api::new_instance(request)?;
+        let instance = StoredInstance {
+            id: old.id,
+            token: old.token,
+            created_at_ms: old.created_at_ms,
+            ..replacement
+        };
+        let probe = self.validate(&instance).await?;
+        let grant = self.box_grant(&probe, request).await?;
+        let found = self
+            .store
+            .update_instance(&instance)
+            .await
+            .map_err(|e| self.unavailable(e))?;
+        if !found {
+            return Err(NO_SUCH_INSTANCE);
+        }
+        if let Some(grant) = grant {
+            if let Err(e) = self.box_auth.store_grant(id, &grant).await {
+                // Keep what was there rather than an instance without the tokens asked for.
+                let _ = self.store.update_instance(&old).await;
+                self.reload().await;
+                return Err(e.into());
+            }
+            tracing::info!(
+                instance_id = id,
+                "instance re-provisioned with new Box tokens"
+            );
+        }
+        self.reload().await;
+        tracing::info!(instance_id = id, "instance replaced");
+        instance_of(&instance)
+    }
+
     /// Deletes an instance; answers it as it was. Its stored events stay readable by
     /// `eventId`; pending ones end as failed, since there is no callback any more.
     pub async fn delete_instance(&self, id: i64) -> AdminResult<Instance> {

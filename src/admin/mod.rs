@@ -5,6 +5,7 @@
 //! input, calls [`AdminService`] and renders its answer; the operator console will call the
 //! same service.
 
+pub mod configuration;
 pub mod events;
 pub mod hook_request;
 pub mod instances;

@@ -27,10 +27,15 @@ use tower_http::trace::TraceLayer;
 pub fn router(state: AppState, request_timeout: Duration) -> Router {
     let body_limit = state.ingest.body_limit;
     // Admin bodies: a declared length over the limit is refused before anything is read.
+    // Every admin route also answers under Cloud Elements' base path, so a stored Cloud
+    // Elements base URL needs only its host changed; Box's intake and ops are not prefixed.
     let admin = match state.admin.clone() {
-        Some(admin) => admin::routes(admin)
-            .layer(axum::extract::DefaultBodyLimit::max(body_limit))
-            .layer(tower_http::limit::RequestBodyLimitLayer::new(body_limit)),
+        Some(admin) => {
+            let admin = admin::routes(admin)
+                .layer(axum::extract::DefaultBodyLimit::max(body_limit))
+                .layer(tower_http::limit::RequestBodyLimitLayer::new(body_limit));
+            admin.clone().nest(admin::BASE_PATH, admin)
+        }
         None => Router::new(),
     };
     Router::new()

@@ -5,6 +5,7 @@
 //! key. Below the configuration, which reads its `[[instances]]` through this module.
 
 pub mod api;
+pub mod entries;
 pub mod keys;
 pub mod registry;
 

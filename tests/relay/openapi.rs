@@ -71,7 +71,10 @@ pub async fn the_openapi_document_matches_the_admin_api(engine: Engine) {
     // Every documented operation exists, behind the credentials.
     let mut operations = 0;
     for (path, item) in doc["paths"].as_object().unwrap() {
-        let concrete = path.replace("{id}", "1").replace("{eventId}", "some-event");
+        let concrete = path
+            .replace("{id}", "1")
+            .replace("{eventId}", "some-event")
+            .replace("{configId}", "event.notification.enabled");
         for method in item.as_object().unwrap().keys() {
             let method: Method = method.to_uppercase().parse().unwrap();
             let res = app
@@ -88,7 +91,7 @@ pub async fn the_openapi_document_matches_the_admin_api(engine: Engine) {
             operations += 1;
         }
     }
-    assert_eq!(operations, 15);
+    assert_eq!(operations, 24);
 
     // Real answers carry the documented properties, no more, no fewer.
     let created = app
@@ -99,6 +102,45 @@ pub async fn the_openapi_document_matches_the_admin_api(engine: Engine) {
     conforms(&doc, "get", "/instances", &list);
     let (_, one) = app.admin(Method::GET, "/instances/1", None).await;
     conforms(&doc, "get", "/instances/{id}", &one);
+    let (_, tagged) = app.admin(Method::GET, "/instances?tags[]=Docs", None).await;
+    conforms(&doc, "get", "/instances", &tagged);
+    let new_id = created["id"].as_i64().unwrap();
+    let conf = format!("/instances/{new_id}/configuration");
+    let (_, entries) = app.admin(Method::GET, &conf, None).await;
+    conforms(&doc, "get", "/instances/{id}/configuration", &entries);
+    let entry_path = format!("{conf}/event.notification.enabled");
+    let (_, entry) = app.admin(Method::GET, &entry_path, None).await;
+    conforms(
+        &doc,
+        "get",
+        "/instances/{id}/configuration/{configId}",
+        &entry,
+    );
+    let patch = serde_json::json!({"propertyValue": "true"});
+    let (_, entry) = app.admin(Method::PATCH, &entry_path, Some(&patch)).await;
+    conforms(
+        &doc,
+        "patch",
+        "/instances/{id}/configuration/{configId}",
+        &entry,
+    );
+    let token = created["token"].as_str().unwrap();
+    let (_, _, own) = app
+        .element(Method::GET, "/instances/configuration", token, None)
+        .await;
+    conforms(&doc, "get", "/instances/configuration", &own);
+    let own_entry = "/instances/configuration/event.notification.enabled";
+    let (_, _, entry) = app.element(Method::GET, own_entry, token, None).await;
+    conforms(&doc, "get", "/instances/configuration/{configId}", &entry);
+    let (_, _, entry) = app
+        .element(Method::PATCH, own_entry, token, Some(&patch))
+        .await;
+    conforms(&doc, "patch", "/instances/configuration/{configId}", &entry);
+    let enabled = format!("/instances/{new_id}/enabled");
+    let (_, off) = app.admin(Method::DELETE, &enabled, None).await;
+    conforms(&doc, "delete", "/instances/{id}/enabled", &off);
+    let (_, on) = app.admin(Method::PUT, &enabled, None).await;
+    conforms(&doc, "put", "/instances/{id}/enabled", &on);
     let (_, accepted) = app.send(&box_payload()).await;
     let id = accepted["eventId"].as_str().unwrap();
     app.wait_for_status(id, Status::Delivered).await;

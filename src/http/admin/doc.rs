@@ -23,6 +23,11 @@ use utoipa::Modify;
             `{\"code\": \"box_error\", \"detail\", \"box\": {\"code\", \"message\"}}` (and \
             Box's `Retry-After` on 429), Box failures as 502 `box_unavailable`."
     ),
+    servers(
+        (url = "/", description = "The relay's own paths."),
+        (url = "/elements/api-v2", description = "Cloud Elements' base path: every operation \
+            answers here too, alike.")
+    ),
     security(("platform" = [])),
     components(schemas(crate::http::error::ErrorBody)),
     modifiers(&Credentials)

@@ -1,8 +1,8 @@
-//! `POST|GET /instances`, `GET|PATCH|DELETE /instances/{id}`: the body read as an
+//! `POST|GET /instances` (`GET` filtered by `tags[]`), `GET|PUT|PATCH|DELETE /instances/{id}`: the body read as an
 //! [`InstanceRequest`], the [`crate::admin::instances`] operation called, the instance
 //! answered as an [`InstanceAnswer`].
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::Json;
 use bytes::Bytes;
 
@@ -47,14 +47,27 @@ pub async fn create(
     get,
     path = "/instances",
     operation_id = "listInstances",
+    params((
+        "tags[]" = Option<Vec<String>>,
+        Query,
+        description = "Only instances carrying any of these tags (repeat it: \
+            `tags[]=a&tags[]=b`; `tags` is read alike)."
+    )),
     responses((
         status = 200,
         description = "Every instance, by id: the configuration file's (readOnly) and the API's.",
         body = Vec<InstanceAnswer>
     ))
 )]
-pub async fn list(State(admin): State<AdminState>) -> Json<Vec<InstanceAnswer>> {
-    let instances = admin.service.list_instances();
+pub async fn list(
+    State(admin): State<AdminState>,
+    RawQuery(query): RawQuery,
+) -> Json<Vec<InstanceAnswer>> {
+    let tags: Vec<String> = url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .filter(|(name, _)| name == "tags[]" || name == "tags")
+        .map(|(_, tag)| tag.into_owned())
+        .collect();
+    let instances = admin.service.instances_tagged(&tags);
     Json(instances.iter().map(|i| InstanceAnswer::of(i)).collect())
 }
 
@@ -106,6 +119,42 @@ pub async fn patch(
     let instance = admin
         .service
         .patch_instance(instance_id(&id)?, &request)
+        .await?;
+    Ok(Json(InstanceAnswer::of(&instance)))
+}
+
+/// Replace an instance.
+///
+/// The whole instance, as `POST /instances` reads it; its id, token and creation date stay.
+/// With `providerData.code` the instance is re-provisioned: new Box tokens first, and if Box
+/// refuses, nothing changes.
+#[utoipa::path(
+    put,
+    path = "/instances/{id}",
+    operation_id = "replaceInstance",
+    params(("id" = i64, Path, description = "Instance id.", minimum = 1)),
+    request_body(
+        content = InstanceRequest,
+        description = "Cloud Elements' body, whole (`element.key` and `name` required); keys \
+            left out are removed."
+    ),
+    responses(
+        (status = 200, description = "The instance as replaced.", body = InstanceAnswer),
+        (status = 400, description = "`invalid_value`, or `box_error`: Box refused the OAuth \
+            code; nothing changed.", body = ErrorBody),
+        (status = 404, description = "No such instance.", body = ErrorBody),
+        (status = 409, description = "`read_only`: defined in the configuration file.", body = ErrorBody),
+    )
+)]
+pub async fn replace(
+    State(admin): State<AdminState>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<InstanceAnswer>, ApiError> {
+    let request: InstanceRequest = input::read(&body)?;
+    let instance = admin
+        .service
+        .replace_instance(instance_id(&id)?, &request)
         .await?;
     Ok(Json(InstanceAnswer::of(&instance)))
 }

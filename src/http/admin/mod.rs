@@ -1,10 +1,12 @@
 //! The admin API, in Cloud Elements' platform shape: instances ([`instances`]), the event log
-//! and replays ([`events`]), and its OpenAPI document ([`doc`], generated from the routes and
+//! and replays ([`events`]), an instance's configuration entries and state
+//! ([`configuration`]), and its OpenAPI document ([`doc`], generated from the routes and
 //! types), behind `Authorization: User <user_secret>, Organization <organization_secret>`;
 //! and an instance's Box webhooks ([`webhooks`]), behind `User <user_secret>, Element
 //! <instance token>`. With no secrets configured none of these routes exist (404). Handlers
 //! read typed input, call the [`AdminService`] and render a typed answer.
 
+pub mod configuration;
 pub mod doc;
 pub mod events;
 pub mod instances;
@@ -26,6 +28,10 @@ use utoipa_axum::routes;
 use super::error::ApiError;
 use crate::admin::AdminService;
 use crate::config::AdminConfig;
+
+/// Cloud Elements' base path, under which every admin route answers too
+/// (`/elements/api-v2/instances` is `/instances`).
+pub const BASE_PATH: &str = "/elements/api-v2";
 
 /// What the admin routes use.
 #[derive(Clone)]
@@ -109,9 +115,13 @@ fn platform() -> OpenApiRouter<AdminState> {
         .routes(routes!(instances::list, instances::create))
         .routes(routes!(
             instances::show,
+            instances::replace,
             instances::patch,
             instances::delete
         ))
+        .routes(routes!(configuration::list))
+        .routes(routes!(configuration::show, configuration::patch))
+        .routes(routes!(configuration::enable, configuration::disable))
         .routes(routes!(events::list))
         .routes(routes!(events::replay_all))
         .routes(routes!(events::show))
@@ -119,9 +129,11 @@ fn platform() -> OpenApiRouter<AdminState> {
         .routes(routes!(openapi))
 }
 
-/// The instance-scoped routes (Box webhooks).
+/// The instance-scoped routes (Box webhooks, the caller's configuration).
 fn element() -> OpenApiRouter<AdminState> {
     OpenApiRouter::new()
+        .routes(routes!(configuration::own_list))
+        .routes(routes!(configuration::own_show, configuration::own_patch))
         .routes(routes!(webhooks::list, webhooks::create))
         .routes(routes!(webhooks::show, webhooks::update, webhooks::delete))
 }
@@ -205,7 +217,7 @@ mod tests {
     #[test]
     fn the_document_names_every_route_with_its_credentials() {
         let doc: serde_json::Value = serde_json::from_str(&DOCUMENT).unwrap();
-        assert_eq!(doc["paths"].as_object().unwrap().len(), 9);
+        assert_eq!(doc["paths"].as_object().unwrap().len(), 14);
         let schemes = &doc["components"]["securitySchemes"];
         assert!(schemes["platform"]["description"]
             .as_str()
