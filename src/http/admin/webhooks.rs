@@ -93,7 +93,7 @@ pub async fn create(
     Extension(instance): Extension<Arc<Instance>>,
     body: Bytes,
 ) -> Result<(StatusCode, Json<BoxWebhook>), ApiError> {
-    let change = HookRequest::read(&body, false)?;
+    let change = HookRequest::read(&body, false, admin.service.allow_unknown_triggers)?;
     let (status, created) = admin.service.create_webhook(&instance, change).await?;
     Ok((
         StatusCode::from_u16(status).unwrap_or(StatusCode::CREATED),
@@ -192,7 +192,7 @@ pub async fn update(
     body: Bytes,
 ) -> Result<Json<BoxWebhook>, ApiError> {
     let row = admin.service.own_webhook(&instance, &id).await?;
-    let change = HookRequest::read(&body, true)?;
+    let change = HookRequest::read(&body, true, admin.service.allow_unknown_triggers)?;
     let webhook = admin.service.update_webhook(&instance, row, change).await?;
     Ok(Json(BoxWebhook(webhook)))
 }
