@@ -176,6 +176,14 @@ pub async fn a_webhook_box_deleted_is_recreated_when_the_instance_asks(engine: E
     let receiver = Receiver::start().await;
     let fake = FakeBox::start().await;
     let app = spawn_app_env(&engine, &receiver, &box_env(&fake)).await;
+    let mut bad = oauth_instance_body("Bad value", &receiver.url("/api"), &fake.issue_code());
+    bad["configuration"]["box.webhook.recreate"] = json!("sometimes");
+    let (status, answer) = app.admin(Method::POST, "/instances", Some(&bad)).await;
+    assert_eq!(
+        (status, answer["key"].as_str()),
+        (400, Some("configuration.\"box.webhook.recreate\"")),
+        "{answer}"
+    );
     let (a, a_token) = provision_recreating(&app, &fake, &receiver).await;
     let (b, b_token) = provision(&app, &fake, &receiver, "B, not recreating").await;
     let b_hook = create_hook(&app, &b_token, "200").await;
