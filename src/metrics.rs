@@ -48,6 +48,27 @@ struct WriterLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabel {
+    reason: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabel {
+    outcome: &'static str,
+}
+
+/// The `reason` label of `relay_box_webhooks_deleted_total` for Box's
+/// `additional_info.reason`: the reasons Box documents as given, anything else (or none)
+/// `other`, so a sender cannot grow the label set.
+pub fn deleted_reason_label(reason: Option<&str>) -> &'static str {
+    match reason {
+        Some("auto_cleanup") => "auto_cleanup",
+        Some("NO_ACTIVE_SESSION") => "NO_ACTIVE_SESSION",
+        _ => "other",
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OperationLabel {
     operation: &'static str,
 }
@@ -83,6 +104,8 @@ pub struct Metrics {
     store_errors: Family<OperationLabel, Counter>,
     stale_outcomes: Counter,
     corrupt_rows: CorruptRows,
+    box_webhooks_deleted: Family<ReasonLabel, Counter>,
+    box_webhook_recreations: Family<OutcomeLabel, Counter>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -154,7 +177,23 @@ impl Metrics {
         );
         let corrupt_rows = CorruptRows::default();
         registry.register_collector(Box::new(corrupt_rows.clone()));
+        let box_webhooks_deleted = Family::<ReasonLabel, Counter>::default();
+        registry.register(
+            "box_webhooks_deleted",
+            "Box webhooks managed through the relay that Box deleted itself (WEBHOOK.DELETED), \
+             by Box's reason (auto_cleanup, NO_ACTIVE_SESSION, other)",
+            box_webhooks_deleted.clone(),
+        );
+        let box_webhook_recreations = Family::<OutcomeLabel, Counter>::default();
+        registry.register(
+            "box_webhook_recreations",
+            "Re-creations of Box webhooks Box deleted (box.webhook.recreate), by outcome \
+             (recreated, adopted, failed)",
+            box_webhook_recreations.clone(),
+        );
         Self {
+            box_webhooks_deleted,
+            box_webhook_recreations,
             corrupt_rows,
             stale_outcomes,
             registry,
@@ -198,6 +237,20 @@ impl Metrics {
     /// Outcomes dropped: written under a lease this replica no longer held.
     pub fn stale_outcomes(&self, n: u64) {
         self.stale_outcomes.inc_by(n);
+    }
+
+    /// Box deleted a webhook the relay manages, for `reason` ([`deleted_reason_label`]).
+    pub fn box_webhook_deleted(&self, reason: &'static str) {
+        self.box_webhooks_deleted
+            .get_or_create(&ReasonLabel { reason })
+            .inc();
+    }
+
+    /// A re-creation of a Box webhook ended: `recreated`, `adopted` or `failed`.
+    pub fn box_webhook_recreation(&self, outcome: &'static str) {
+        self.box_webhook_recreations
+            .get_or_create(&OutcomeLabel { outcome })
+            .inc();
     }
 
     /// A storage operation failed.

@@ -19,8 +19,8 @@ use crate::invalid::InvalidValue;
 pub struct HookRequest {
     /// The Box file or folder whose events Box sends.
     pub target: Option<Target>,
-    /// Box V2 triggers, e.g. `FILE.UPLOADED`; unknown names are refused (400, `key` =
-    /// `triggers[i]`).
+    /// Box V2 triggers, e.g. `FILE.UPLOADED`; names not in the relay's list are refused
+    /// (400, `key` = `triggers[i]`) unless `box.allow_unknown_triggers` is on.
     #[schema(value_type = Option<Vec<String>>, min_items = 1)]
     pub triggers: Option<Vec<Trigger>>,
 }
@@ -59,20 +59,40 @@ impl ItemKind {
     }
 }
 
-/// A Box webhook trigger the relay knows Box has.
+/// A Box webhook trigger as given; checked against [`triggers::KNOWN`] by
+/// [`HookRequest::read`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Trigger(pub String);
 
 impl<'de> Deserialize<'de> for Trigger {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let value = Value::deserialize(d)?;
-        match value.as_str() {
-            Some(t) if triggers::is_known(t) => Ok(Trigger(t.to_string())),
-            _ => Err(de::Error::custom(format!(
-                "{value} is not a Box webhook trigger"
+        match Value::deserialize(d)? {
+            Value::String(t) => Ok(Trigger(t)),
+            other => Err(de::Error::custom(format!(
+                "{other} is not a Box webhook trigger"
             ))),
         }
     }
+}
+
+/// Whether `t` may be sent to Box: a known trigger, or (with `box.allow_unknown_triggers`)
+/// a well-formed one.
+fn check_trigger(i: usize, t: String, allow_unknown: bool) -> Result<String, InvalidValue> {
+    if triggers::is_known(&t) || (allow_unknown && triggers::is_well_formed(&t)) {
+        return Ok(t);
+    }
+    let shown: String = t.chars().take(64).collect();
+    Err(InvalidValue::new(
+        format!("triggers[{i}]"),
+        if allow_unknown {
+            format!("{shown:?} is not a Box webhook trigger (upper-case words joined by dots)")
+        } else {
+            format!(
+                "{shown:?} is not a Box webhook trigger the relay knows \
+                 (box.allow_unknown_triggers lets Box decide)"
+            )
+        },
+    ))
 }
 
 /// A Box id: a non-empty string, or a number.
@@ -103,8 +123,13 @@ pub struct HookChange {
 }
 
 impl HookRequest {
-    /// Reads and checks a create (`partial` false) or update body.
-    pub fn read(body: &[u8], partial: bool) -> Result<HookChange, InvalidValue> {
+    /// Reads and checks a create (`partial` false) or update body; `allow_unknown` is
+    /// `box.allow_unknown_triggers`.
+    pub fn read(
+        body: &[u8],
+        partial: bool,
+        allow_unknown: bool,
+    ) -> Result<HookChange, InvalidValue> {
         let object: Map<String, Value> = input::object(body)?;
         if object.contains_key("address") {
             return Err(InvalidValue::new(
@@ -112,10 +137,10 @@ impl HookRequest {
                 "set by the relay (server.public_url and the instance id), not by the request",
             ));
         }
-        input::typed::<HookRequest>(object)?.check(partial)
+        input::typed::<HookRequest>(object)?.check(partial, allow_unknown)
     }
 
-    fn check(self, partial: bool) -> Result<HookChange, InvalidValue> {
+    fn check(self, partial: bool, allow_unknown: bool) -> Result<HookChange, InvalidValue> {
         let target = match self.target {
             None if partial => None,
             None => {
@@ -128,7 +153,12 @@ impl HookRequest {
         };
         let triggers = match self.triggers {
             None if partial => None,
-            Some(list) if !list.is_empty() => Some(list.into_iter().map(|t| t.0).collect()),
+            Some(list) if !list.is_empty() => Some(
+                list.into_iter()
+                    .enumerate()
+                    .map(|(i, t)| check_trigger(i, t.0, allow_unknown))
+                    .collect::<Result<_, _>>()?,
+            ),
             _ => {
                 return Err(InvalidValue::new(
                     "triggers",

@@ -9,6 +9,7 @@ pub mod configuration;
 pub mod events;
 pub mod hook_request;
 pub mod instances;
+pub mod lifecycle;
 pub mod webhooks;
 
 use std::sync::Arc;
@@ -88,8 +89,11 @@ pub struct AdminService {
     pub box_auth: Arc<BoxAuth>,
     /// `server.public_url`, when set: where Box webhooks created through the relay point.
     pub public_url: Option<Arc<str>>,
-    /// Counts storage failures (`relay_store_errors_total{op="admin"}`).
+    /// Counts storage failures (`relay_store_errors_total{op="admin"}`) and Box webhook
+    /// re-creations.
     pub metrics: Arc<Metrics>,
+    /// `box.allow_unknown_triggers`: send Box trigger names missing from the relay's list.
+    pub allow_unknown_triggers: bool,
 }
 
 impl AdminService {

@@ -64,7 +64,7 @@ impl AdminService {
     }
 
     /// Calls Box for `instance`; on a 401, refreshes the token once and retries.
-    async fn call_box(
+    pub(super) async fn call_box(
         &self,
         instance: &Instance,
         method: Method,
@@ -155,9 +155,18 @@ impl AdminService {
             "address": address,
             "triggers": triggers,
         });
-        let (status, created) = self
+        let (status, created) = match self
             .call_box(instance, Method::POST, "webhooks", &[], Some(&request))
-            .await?;
+            .await
+        {
+            Err(AdminError::Box(e)) if super::lifecycle::is_conflict(&e) => {
+                return match self.adopt(instance, &target, &address).await? {
+                    Some(adopted) => Ok((200, adopted)),
+                    None => Err(AdminError::Box(e)),
+                };
+            }
+            other => other?,
+        };
         let id = created
             .get("id")
             .and_then(Value::as_str)
@@ -192,37 +201,27 @@ impl AdminService {
         Ok((status, created))
     }
 
-    /// A page of Box's list, keeping only this instance's webhooks (its live records, or
-    /// those whose address is this instance's). A page may hold fewer entries than `limit`,
-    /// or none, before the last.
+    /// Box's list from `cursor` on (the start without), page after page through Box's
+    /// `next_marker` (at most [`super::lifecycle::MAX_PAGES`] pages, `limit` each), keeping
+    /// only this instance's webhooks (its live records, or those whose address is this
+    /// instance's). `next` is set only when the page limit ran out first.
     pub async fn list_webhooks(
         &self,
         instance: &Instance,
         cursor: Option<&str>,
         limit: Option<&str>,
     ) -> AdminResult<HookPage> {
-        let mut query = Vec::new();
-        if let Some(c) = cursor {
-            query.push(("marker", c));
+        let pages = self.box_pages(instance, cursor, limit).await?;
+        let mut entries = Vec::new();
+        // One store query per Box page's worth of ids.
+        let mut all = pages.entries.into_iter().peekable();
+        while all.peek().is_some() {
+            let chunk: Vec<Value> = all.by_ref().take(200).collect();
+            entries.extend(self.only_own(instance, chunk).await?);
         }
-        if let Some(l) = limit {
-            query.push(("limit", l));
-        }
-        let (_, page) = self
-            .call_box(instance, Method::GET, "webhooks", &query, None)
-            .await?;
-        let next = page
-            .get("next_marker")
-            .and_then(Value::as_str)
-            .filter(|m| !m.is_empty())
-            .map(str::to_string);
-        let entries = match page.get("entries") {
-            Some(Value::Array(entries)) => entries.clone(),
-            _ => Vec::new(),
-        };
         Ok(HookPage {
-            entries: self.only_own(instance, entries).await?,
-            next,
+            entries,
+            next: pages.next,
         })
     }
 

@@ -26,6 +26,9 @@ pub struct V2Event<'a> {
     pub webhook_id: Option<String>,
     /// `created_at`, as sent.
     pub created_at: Option<String>,
+    /// `additional_info.reason` when `additional_info` is an object (Box's reason with
+    /// `WEBHOOK.DELETED`, e.g. `auto_cleanup`).
+    pub reason: Option<String>,
     /// The body exactly as received (surrounding whitespace trimmed).
     pub raw: &'a RawValue,
 }
@@ -37,6 +40,15 @@ struct WireV2 {
     source: Option<WireRef>,
     webhook: Option<WireRef>,
     created_at: Option<String>,
+    additional_info: Option<AdditionalInfo>,
+}
+
+/// `additional_info`: an object (with `reason`) or anything else (an array, usually).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum AdditionalInfo {
+    Object { reason: Option<String> },
+    Other(serde::de::IgnoredAny),
 }
 
 #[derive(Deserialize)]
@@ -94,6 +106,10 @@ pub fn parse_v2(verified: Verified<'_>) -> Result<V2Event<'_>, PayloadError> {
         source_type,
         webhook_id: wire.webhook.and_then(|w| w.id).map(IdValue::into_string),
         created_at: wire.created_at,
+        reason: match wire.additional_info {
+            Some(AdditionalInfo::Object { reason }) => reason,
+            _ => None,
+        },
         raw,
     })
 }

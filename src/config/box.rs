@@ -26,6 +26,10 @@ pub struct BoxConfig {
     /// The former name of `secrets.encryption_key`, still accepted as the same key.
     #[serde(with = "typed::optional_key")]
     pub token_key: Option<EncryptionKey>,
+    /// Accept Box webhook triggers missing from the relay's list
+    /// ([`crate::box_api::triggers::KNOWN`]) when a webhook is created or changed through the
+    /// relay (still well-formed: upper-case words joined by dots); Box decides.
+    pub allow_unknown_triggers: bool,
 }
 
 impl Default for BoxConfig {
@@ -38,6 +42,7 @@ impl Default for BoxConfig {
             api_url: box_api.clone(),
             oauth_url: box_api,
             token_key: None,
+            allow_unknown_triggers: false,
         }
     }
 }

@@ -155,6 +155,7 @@ fn instance() -> Instance {
         box_secondary_key: None,
         v1_token: None,
         standard_secret: None,
+        box_webhook_recreate: false,
         disabled: false,
         configuration: Default::default(),
         origin: crate::instance::Origin::Config,

@@ -110,28 +110,60 @@ async fn receive_v2(
         .flatten();
     let receipt = store(state, &instance, normalized).await?;
     if let Some(id) = deleted_webhook {
-        forget_webhook(state, instance.id, &id).await;
+        forget_webhook(state, &instance, id, event.reason.as_deref()).await;
     }
     Ok(receipt)
 }
 
+/// Box's reason as recorded: at most 100 characters, control characters dropped.
+fn recorded_reason(reason: Option<&str>) -> String {
+    match reason {
+        Some(r) if !r.trim().is_empty() => {
+            r.chars().filter(|c| !c.is_control()).take(100).collect()
+        }
+        _ => "WEBHOOK.DELETED without a reason".to_string(),
+    }
+}
+
 /// Box deleted one of its webhooks (app removed, tokens revoked, auto clean-up): if the
-/// relay created it for this instance, mark it deleted (a delivery to one instance never
-/// touches another's record). The event itself is delivered as any other.
-async fn forget_webhook(state: &IngestState, instance_id: i64, webhook_id: &str) {
+/// relay manages it for this instance, mark it deleted with Box's reason, count it once (Box's
+/// retries find it already deleted), and with `box.webhook.recreate` create it again, in a
+/// task of its own: Box's answer never waits for Box's API. A delivery to one instance
+/// never touches another's record. The event itself is delivered as any other.
+async fn forget_webhook(
+    state: &IngestState,
+    instance: &Arc<Instance>,
+    webhook_id: String,
+    reason: Option<&str>,
+) {
+    let recorded = recorded_reason(reason);
+    let label = crate::metrics::deleted_reason_label(reason);
+    let id = webhook_id.as_str();
     match state
         .store
-        .mark_webhook_deleted(
-            instance_id,
-            webhook_id,
-            crate::clock::now_ms(),
-            "WEBHOOK.DELETED from Box",
-        )
+        .mark_webhook_deleted(instance.id, id, crate::clock::now_ms(), &recorded)
         .await
     {
-        Ok(true) => tracing::info!(webhook_id, "Box deleted a webhook the relay created"),
+        Ok(true) => {
+            state.metrics.box_webhook_deleted(label);
+            tracing::info!(
+                webhook_id = id,
+                reason = ?recorded,
+                recreate = instance.box_webhook_recreate,
+                "Box deleted a webhook the relay manages"
+            );
+            if instance.box_webhook_recreate {
+                let service = state.service.clone();
+                let instance = instance.clone();
+                tokio::spawn(async move {
+                    service.recreate_webhook(&instance, &webhook_id).await;
+                });
+            }
+        }
         Ok(false) => {}
-        Err(e) => tracing::warn!(error = %e, webhook_id, "could not mark a Box webhook deleted"),
+        Err(e) => {
+            tracing::warn!(error = %e, webhook_id = id, "could not mark a Box webhook deleted")
+        }
     }
 }
 

@@ -41,6 +41,9 @@ pub struct IngestState {
     pub shutdown: CancellationToken,
     /// Counters and histograms for `/metrics`.
     pub metrics: Arc<Metrics>,
+    /// Re-creates Box webhooks that Box deleted (`box.webhook.recreate`), off the request
+    /// path.
+    pub service: AdminService,
 }
 
 /// What `/readyz` and `/metrics` use.
@@ -114,6 +117,7 @@ impl AppState {
                 .as_ref()
                 .map(|u| Arc::from(u.as_str())),
             metrics: parts.metrics.clone(),
+            allow_unknown_triggers: config.box_.allow_unknown_triggers,
         };
         let b = &config.box_;
         AppState {
@@ -130,6 +134,7 @@ impl AppState {
                 sender: Arc::from(config.events.sender.as_str()),
                 shutdown: parts.shutdown.clone(),
                 metrics: parts.metrics.clone(),
+                service: service.clone(),
             },
             ops: OpsState {
                 store: parts.store,

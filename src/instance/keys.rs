@@ -24,6 +24,13 @@ pub const BOX_V1_TOKEN: &str = "box.webhook.v1.token";
 /// Optional Standard Webhooks secret (`whsec_<base64>`): adds `webhook-id`,
 /// `webhook-timestamp` and `webhook-signature` to every delivery.
 pub const STANDARD_SECRET: &str = "event.notification.standard.secret";
+/// Boolean (or `"true"`/`"false"`): when Box deletes a webhook the relay manages for the
+/// instance (`WEBHOOK.DELETED`), create it again with the same target and triggers. Off when
+/// absent.
+pub const BOX_WEBHOOK_RECREATE: &str = "box.webhook.recreate";
+
+/// Keys of the lifecycle of Box webhooks managed through the relay.
+pub const BOX_LIFECYCLE: [&str; 1] = [BOX_WEBHOOK_RECREATE];
 
 /// The keys of events and Box signatures, in the order the API echoes them (`null` when
 /// unset).
@@ -71,6 +78,7 @@ pub fn all() -> impl Iterator<Item = &'static str> {
     KNOWN
         .into_iter()
         .chain(box_auth::ALL)
+        .chain(BOX_LIFECYCLE)
         .chain(ACCEPTED_AND_IGNORED)
 }
 

@@ -90,6 +90,8 @@ pub struct Instance {
     pub v1_token: Option<Secret>,
     /// Standard Webhooks key (`whsec_…`), decoded.
     pub standard_secret: Option<StandardKey>,
+    /// `box.webhook.recreate`: re-create a managed Box webhook that Box deleted.
+    pub box_webhook_recreate: bool,
     /// A disabled instance answers Box `ignored`.
     pub disabled: bool,
     /// The configuration as given, for the API to echo (masked).
@@ -123,18 +125,17 @@ impl Instance {
                 Some(_) => Err(InvalidValue::new(conf_key(key), "must be a string")),
             }
         };
-        let events_enabled = match c.configuration.get(keys::EVENTS_ENABLED) {
-            None | Some(serde_json::Value::Null) => false,
-            Some(serde_json::Value::Bool(b)) => *b,
-            Some(serde_json::Value::String(s)) if s.eq_ignore_ascii_case("true") => true,
-            Some(serde_json::Value::String(s)) if s.eq_ignore_ascii_case("false") => false,
-            Some(_) => {
-                return Err(InvalidValue::new(
-                    conf_key(keys::EVENTS_ENABLED),
-                    "must be true or false",
-                ))
+        let get_bool = |key: &str| -> Result<bool, InvalidValue> {
+            match c.configuration.get(key) {
+                None | Some(serde_json::Value::Null) => Ok(false),
+                Some(serde_json::Value::Bool(b)) => Ok(*b),
+                Some(serde_json::Value::String(s)) if s.eq_ignore_ascii_case("true") => Ok(true),
+                Some(serde_json::Value::String(s)) if s.eq_ignore_ascii_case("false") => Ok(false),
+                Some(_) => Err(InvalidValue::new(conf_key(key), "must be true or false")),
             }
         };
+        let events_enabled = get_bool(keys::EVENTS_ENABLED)?;
+        let box_webhook_recreate = get_bool(keys::BOX_WEBHOOK_RECREATE)?;
         let callback_url = get_str(keys::CALLBACK_URL)?
             .map(|s| {
                 parse_callback_url(&s)
@@ -167,6 +168,7 @@ impl Instance {
             box_secondary_key: get_str(keys::BOX_SECONDARY_KEY)?.map(Secret::new),
             v1_token: get_str(keys::BOX_V1_TOKEN)?.map(Secret::new),
             standard_secret,
+            box_webhook_recreate,
             disabled: c.disabled,
             configuration: c.configuration.clone(),
             origin: Origin::Config,

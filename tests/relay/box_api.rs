@@ -124,7 +124,8 @@ pub async fn webhooks_are_created_listed_updated_and_deleted_through_the_relay(e
     assert!(row.deleted_at_ms.is_some());
     assert_eq!(
         row.deleted_reason.as_deref(),
-        Some("WEBHOOK.DELETED from Box")
+        Some("auto_cleanup"),
+        "Box's reason"
     );
 
     // Delete through the relay.
@@ -200,9 +201,22 @@ pub async fn boxs_errors_come_back_with_boxs_status_code_and_message(engine: Eng
         .await;
     assert_eq!(status, 201);
 
+    // A webhook on the target that points elsewhere: Box's 409 stands (one pointing at this
+    // instance is adopted: box_lifecycle.rs).
+    let foreign = fake.add_webhook(
+        json!({"id": "558", "type": "folder"}),
+        "https://elsewhere.example.com/hooks",
+        &["FILE.UPLOADED"],
+    );
     let (status, _, conflict) = app
-        .element(Method::POST, "/webhooks", &token, Some(&hook))
+        .element(
+            Method::POST,
+            "/webhooks",
+            &token,
+            Some(&folder_hook("558", &["FILE.UPLOADED"])),
+        )
         .await;
+    fake.forget_webhook(&foreign);
     assert_eq!(status, 409, "{conflict}");
     assert_eq!(conflict["box"]["code"], "conflict");
     assert!(conflict["box"]["message"]

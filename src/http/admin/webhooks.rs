@@ -84,6 +84,10 @@ pub async fn require_element(
     request_body = HookRequest,
     responses(
         (status = 201, description = "Box's new webhook; its address is the relay's for this instance.", body = BoxWebhook),
+        (status = 200, description = "Box already had this app's webhook on the target, pointing at \
+            this instance's relay address: adopted (now managed by the relay for this instance).", body = BoxWebhook),
+        (status = 409, description = "`box_error`: Box's `conflict`, the target has a webhook that \
+            does not point at this instance.", body = ErrorBody),
         (status = 400, description = "`invalid_value`: target or trigger (`key` names it), \
             checked before Box is called.", body = ErrorBody),
     )
@@ -93,7 +97,7 @@ pub async fn create(
     Extension(instance): Extension<Arc<Instance>>,
     body: Bytes,
 ) -> Result<(StatusCode, Json<BoxWebhook>), ApiError> {
-    let change = HookRequest::read(&body, false)?;
+    let change = HookRequest::read(&body, false, admin.service.allow_unknown_triggers)?;
     let (status, created) = admin.service.create_webhook(&instance, change).await?;
     Ok((
         StatusCode::from_u16(status).unwrap_or(StatusCode::CREATED),
@@ -105,9 +109,9 @@ pub async fn create(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
-    /// The `Next-Cursor` of the previous page (Box's marker).
+    /// A `Next-Cursor` answered before (Box's marker): the list goes on from there.
     cursor: Option<String>,
-    /// Page size, as Box takes it.
+    /// Size of each of Box's pages, as Box takes it.
     #[param(value_type = Option<u32>)]
     limit: Option<String>,
 }
@@ -121,10 +125,11 @@ pub struct ListParams {
     params(ListParams),
     responses((
         status = 200,
-        description = "Box's entries of this instance, a bare array. A page may hold fewer \
-            entries than `limit`, or none, before the last.",
+        description = "Every webhook of this instance in Box's list, a bare array: Box's pages \
+            are followed through `next_marker` (`limit` each), 20 at most; past that, \
+            `Next-Cursor` says where to go on.",
         body = Vec<BoxWebhook>,
-        headers(("Next-Cursor" = String, description = "Box's next_marker, when there are more."))
+        headers(("Next-Cursor" = String, description = "Box's next_marker, when 20 pages did not reach the end."))
     ))
 )]
 pub async fn list(
@@ -192,7 +197,7 @@ pub async fn update(
     body: Bytes,
 ) -> Result<Json<BoxWebhook>, ApiError> {
     let row = admin.service.own_webhook(&instance, &id).await?;
-    let change = HookRequest::read(&body, true)?;
+    let change = HookRequest::read(&body, true, admin.service.allow_unknown_triggers)?;
     let webhook = admin.service.update_webhook(&instance, row, change).await?;
     Ok(Json(BoxWebhook(webhook)))
 }

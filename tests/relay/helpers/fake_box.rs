@@ -1,7 +1,9 @@
 //! A local fake of Box's API: the OAuth 2.0 token endpoint (authorization code, single-use
 //! refresh tokens, Client Credentials) and the V2 webhooks resource, with Box's request and
-//! response shapes and error bodies, plus knobs to expire and revoke tokens and to make the
-//! next call fail as Box does.
+//! response shapes and error bodies, plus knobs to expire and revoke tokens, to make the
+//! next call fail as Box does, to page Box's list (`next_marker`) in small pages, and to have
+//! Box create or delete a webhook by itself. One Box account and app: a second webhook on a
+//! target answers 409 `conflict`, as Box does for the same app and user.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
@@ -9,7 +11,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -38,6 +40,10 @@ struct FakeState {
     next_id: AtomicU64,
     fail_next: Mutex<VecDeque<Failure>>,
     bearers: Mutex<Vec<String>>,
+    /// Largest page of the list, whatever `limit` asks (0: Box's own, 100 by default).
+    page_size: AtomicUsize,
+    /// The `marker` of each list call (`None` for the first page).
+    markers: Mutex<Vec<Option<String>>>,
 }
 
 /// A fake Box on 127.0.0.1.
@@ -141,6 +147,32 @@ impl FakeBox {
     /// Box loses a webhook (as if deleted behind the relay's back).
     pub fn forget_webhook(&self, id: &str) {
         self.state.webhooks.lock().unwrap().remove(id);
+    }
+
+    /// Box's list answers pages of at most `n` webhooks, with `next_marker` to the next.
+    pub fn set_page_size(&self, n: usize) {
+        self.state.page_size.store(n, Ordering::SeqCst);
+    }
+
+    /// The `marker` of each call to Box's list so far (`None`: the first page).
+    pub fn list_markers(&self) -> Vec<Option<String>> {
+        self.state.markers.lock().unwrap().clone()
+    }
+
+    /// A webhook made in Box without the relay (Box's console, another tool): its id.
+    pub fn add_webhook(&self, target: Value, address: &str, triggers: &[&str]) -> String {
+        let id = self
+            .state
+            .next_id
+            .fetch_add(1, Ordering::SeqCst)
+            .to_string();
+        let webhook = full_webhook(&id, &target, &json!(address), &json!(triggers));
+        self.state
+            .webhooks
+            .lock()
+            .unwrap()
+            .insert(id.clone(), webhook);
+        id
     }
 
     /// The next API call answers this Box error (with `Retry-After` when given).
@@ -259,21 +291,58 @@ async fn create(
         );
     }
     let id = state.next_id.fetch_add(1, Ordering::SeqCst).to_string();
-    let webhook = json!({
-        "id": id, "type": "webhook", "target": body["target"],
-        "created_by": { "id": "11446498", "type": "user", "name": "Aaron Levie", "login": "ceo@example.com" },
-        "created_at": "2026-11-26T10:53:43-08:00", "address": body["address"], "triggers": body["triggers"]
-    });
+    let webhook = full_webhook(&id, &body["target"], &body["address"], &body["triggers"]);
     hooks.insert(id, webhook.clone());
     (StatusCode::CREATED, Json(webhook)).into_response()
 }
 
-async fn list(State(state): State<Arc<FakeState>>, headers: HeaderMap) -> Response {
+/// Box's webhook object.
+fn full_webhook(id: &str, target: &Value, address: &Value, triggers: &Value) -> Value {
+    json!({
+        "id": id, "type": "webhook", "target": target,
+        "created_by": { "id": "11446498", "type": "user", "name": "Aaron Levie", "login": "ceo@example.com" },
+        "created_at": "2026-11-26T10:53:43-08:00", "address": address, "triggers": triggers
+    })
+}
+
+/// Box's list: mini webhooks (`id`, `type`, `target`), `limit` at a time (100 by default,
+/// at most 1000), from an opaque `marker`; `next_marker` is null on the last page.
+async fn list(
+    State(state): State<Arc<FakeState>>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
     if let Some(r) = gate(&state, &headers) {
         return r;
     }
-    let entries: Vec<Value> = state.webhooks.lock().unwrap().values().cloned().collect();
-    Json(json!({ "entries": entries, "limit": 100, "next_marker": null })).into_response()
+    let marker = query.get("marker").cloned();
+    state.markers.lock().unwrap().push(marker.clone());
+    let start = match marker
+        .as_deref()
+        .map(|m| m.strip_prefix("mk-").map(str::parse::<usize>))
+    {
+        None => 0,
+        Some(Some(Ok(n))) => n,
+        Some(_) => return box_error(400, "invalid_parameter", "Invalid value for marker"),
+    };
+    let mut limit = match query.get("limit").map(|l| l.parse::<usize>()) {
+        None => 100,
+        Some(Ok(n)) if (1..=1000).contains(&n) => n,
+        Some(_) => return box_error(400, "bad_request", "Invalid value for limit"),
+    };
+    let cap = state.page_size.load(Ordering::SeqCst);
+    if cap > 0 {
+        limit = limit.min(cap);
+    }
+    let all: Vec<Value> = state.webhooks.lock().unwrap().values().cloned().collect();
+    let entries: Vec<Value> = all
+        .iter()
+        .skip(start)
+        .take(limit)
+        .map(|w| json!({ "id": w["id"], "type": "webhook", "target": w["target"] }))
+        .collect();
+    let next = (start + limit < all.len()).then(|| format!("mk-{}", start + limit));
+    Json(json!({ "entries": entries, "limit": limit, "next_marker": next })).into_response()
 }
 
 async fn show(
