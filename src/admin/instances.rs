@@ -100,17 +100,24 @@ impl AdminService {
         let mut instance = self.stored(id).await?;
         api::patch_instance(&mut instance, request)?;
         self.validate(&instance).await?;
-        let found = self
-            .store
-            .update_instance(&instance)
-            .await
-            .map_err(|e| self.unavailable(e))?;
-        if !found {
-            return Err(NO_SUCH_INSTANCE);
-        }
+        self.overwrite(&instance).await?;
         self.reload().await;
         tracing::info!(instance_id = instance.id, "instance updated");
         instance_of(&instance)
+    }
+
+    /// Writes `instance` over its stored row; [`NO_SUCH_INSTANCE`] when it is gone.
+    async fn overwrite(&self, instance: &StoredInstance) -> AdminResult<()> {
+        let found = self
+            .store
+            .update_instance(instance)
+            .await
+            .map_err(|e| self.unavailable(e))?;
+        if found {
+            Ok(())
+        } else {
+            Err(NO_SUCH_INSTANCE)
+        }
     }
 
     /// Replaces instance `id` whole from a `PUT /instances/{id}` body (as `POST` reads it),
@@ -131,14 +138,7 @@ impl AdminService {
         };
         let probe = self.validate(&instance).await?;
         let grant = self.box_grant(&probe, request).await?;
-        let found = self
-            .store
-            .update_instance(&instance)
-            .await
-            .map_err(|e| self.unavailable(e))?;
-        if !found {
-            return Err(NO_SUCH_INSTANCE);
-        }
+        self.overwrite(&instance).await?;
         if let Some(grant) = grant {
             if let Err(e) = self.box_auth.store_grant(id, &grant).await {
                 // Keep what was there rather than an instance without the tokens asked for.
