@@ -115,11 +115,12 @@ impl Intake {
         })
     }
 
-    /// Instances whose budget is full: the poller leaves their events alone. Budgets of
-    /// instances holding nothing are forgotten here.
+    /// Instances whose budget is full: the poller leaves their events alone. Budgets no one
+    /// holds are forgotten here: a slot or a `try_hold` in progress keeps its semaphore
+    /// alive (its `Arc`), so a budget is never split in two.
     pub fn saturated(&self) -> Vec<i64> {
         let mut by_instance = self.lock();
-        by_instance.retain(|_, s| s.available_permits() < self.max_per_instance);
+        by_instance.retain(|_, s| Arc::strong_count(s) > 1);
         by_instance
             .iter()
             .filter(|(_, s)| s.available_permits() == 0)

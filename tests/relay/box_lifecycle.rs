@@ -11,15 +11,7 @@ use crate::helpers::*;
 
 /// The value of the sample `key` (`name{labels}`) at `/metrics`; 0 when absent.
 async fn sample(app: &TestApp, key: &str) -> f64 {
-    let text = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics_text().await;
     text.lines()
         .filter_map(|l| l.rsplit_once(' '))
         .find(|(k, _)| *k == key)
@@ -157,15 +149,7 @@ pub async fn boxs_deletions_are_recorded_and_counted_by_a_bounded_reason(engine:
     assert_eq!(sample(&app, &deleted_key("auto_cleanup")).await, 1.0);
     assert_eq!(sample(&app, &deleted_key("NO_ACTIVE_SESSION")).await, 1.0);
     assert_eq!(sample(&app, &deleted_key("other")).await, 2.0);
-    let text = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics_text().await;
     assert!(!text.contains("attacker"), "no label from the payload");
     // Without box.webhook.recreate, nothing is created again.
     assert_eq!(sample(&app, &recreations_key("recreated")).await, 0.0);

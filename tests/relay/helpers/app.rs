@@ -121,6 +121,12 @@ impl TestApp {
         format!("http://{}{path}", self.addr)
     }
 
+    /// The `/metrics` page.
+    pub async fn metrics_text(&self) -> String {
+        let res = self.http.get(self.url("/metrics")).send().await.unwrap();
+        res.text().await.unwrap()
+    }
+
     /// POSTs a V2 delivery with these headers.
     pub async fn post_v2(
         &self,
