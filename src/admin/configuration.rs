@@ -45,24 +45,34 @@ impl AdminService {
         body: Map<String, Value>,
     ) -> AdminResult<ConfigEntry> {
         let entry = self.configuration_entry(id, config_id).await?;
+        self.set_configuration(id, &entry.key, body).await
+    }
+
+    /// Sets configuration key `key` of instance `id` from a `{"propertyValue": …}` body,
+    /// whether the key is set yet or not (Cloud Elements' surface shows defaults that are
+    /// not stored); answers the entry as changed.
+    pub async fn set_configuration(
+        &self,
+        id: i64,
+        key: &str,
+        body: Map<String, Value>,
+    ) -> AdminResult<ConfigEntry> {
         if !body.contains_key("propertyValue") {
             return Err(
                 InvalidValue::new("propertyValue", "required (null removes the key)").into(),
             );
         }
         let patch: PropertyPatch = input::typed(body)?;
-        if patch.key.as_ref().is_some_and(|k| *k != entry.key) {
-            return Err(
-                InvalidValue::new("key", format!("must be this entry's, {:?}", entry.key)).into(),
-            );
+        if patch.key.as_ref().is_some_and(|k| k != key) {
+            return Err(InvalidValue::new("key", format!("must be this entry's, {key:?}")).into());
         }
         let request = InstanceRequest {
-            configuration: Some([(entry.key.clone(), patch.property_value)].into()),
+            configuration: Some([(key.to_string(), patch.property_value)].into()),
             ..InstanceRequest::default()
         };
         let instance = self.patch_instance(id, &request).await?;
-        tracing::info!(instance_id = id, key = %entry.key, "configuration entry changed");
-        entries::entry(&instance, &entry.key).ok_or(NO_SUCH_ENTRY)
+        tracing::info!(instance_id = id, key = %key, "configuration entry changed");
+        entries::entry(&instance, key).ok_or(NO_SUCH_ENTRY)
     }
 
     /// Enables (`true`) or disables instance `id`: a disabled instance answers Box `ignored`.

@@ -17,6 +17,14 @@ pub struct LogQuery {
     pub before: Option<i64>,
 }
 
+/// A page of events with their bodies (Cloud Elements' event list).
+pub struct BodiesPage {
+    /// Newest first, each with the body it is delivered with.
+    pub events: Vec<(EventSummary, bytes::Bytes)>,
+    /// The cursor of the next page, when there is one.
+    pub next: Option<i64>,
+}
+
 /// A page of the log.
 pub struct LogPage {
     /// Newest first.
@@ -48,6 +56,38 @@ impl AdminService {
             next = events.last().map(|last| last.seq);
         }
         Ok(LogPage { events, next })
+    }
+
+    /// A page of events with their bodies, newest first: every instance's (`None`) or one
+    /// known instance's, before the cursor `before`.
+    pub async fn event_bodies(
+        &self,
+        instance: Option<i64>,
+        before: Option<i64>,
+        limit: u32,
+    ) -> AdminResult<BodiesPage> {
+        let instance = instance.map(|id| self.known_instance(id)).transpose()?;
+        let mut events = self
+            .store
+            .event_bodies_page(instance, before, limit + 1)
+            .await
+            .map_err(|e| self.unavailable(e))?;
+        let mut next = None;
+        if events.len() > limit as usize {
+            events.truncate(limit as usize);
+            next = events.last().map(|(last, _)| last.seq);
+        }
+        Ok(BodiesPage { events, next })
+    }
+
+    /// One event of instance `id` (not found when it is another instance's).
+    pub async fn instance_event(&self, id: i64, event_id: &str) -> AdminResult<EventDetail> {
+        let id = self.known_instance(id)?;
+        match self.event(event_id).await {
+            Ok(detail) if detail.summary.instance_id == id => Ok(detail),
+            Ok(_) => Err(AdminError::NotFound("no such event")),
+            Err(e) => Err(e),
+        }
     }
 
     /// One event with every attempt and its body.

@@ -205,11 +205,52 @@ async fn receive_v1(
     let body = state.bodies.read(headers, body, state.body_limit).await?;
     let form = Verified::by_token(&body.bytes);
     let callback = V1Callback::parse(query.as_bytes(), form.body());
-    if let Some(reason) = ignored(&instance) {
+    ingest_v1(state, &instance, &callback).await
+}
+
+/// A V1 callback admitted for `instance`: ignored when the instance takes no events, else
+/// normalized and committed.
+async fn ingest_v1(
+    state: &IngestState,
+    instance: &Instance,
+    callback: &V1Callback,
+) -> Result<Receipt, ApiError> {
+    if let Some(reason) = ignored(instance) {
         return Ok(Receipt::Ignored(reason));
     }
-    let normalized = normalize_v1(&instance, &state.sender, Utc::now(), &callback);
-    store(state, &instance, normalized).await
+    let normalized = normalize_v1(instance, &state.sender, Utc::now(), callback);
+    store(state, instance, normalized).await
+}
+
+/// A Box V1 callback whose instance is found from its own parameters, not from the path
+/// (Cloud Elements' public intake, `POST /elements/api-v2/events/box`): the body is read
+/// under the same limits, parsed as the V1 route parses it, and `find` names the instance
+/// (none: 404, whatever the reason); then it is ingested, answered and counted exactly as
+/// `/webhooks/box/{id}/v1` would. `find` is the only authentication: V1 has no signature.
+pub async fn v1_found_by(
+    state: &IngestState,
+    query: Option<String>,
+    headers: &HeaderMap,
+    body: Body,
+    find: impl FnOnce(&V1Callback) -> Option<Arc<Instance>>,
+) -> Result<Json<Value>, ApiError> {
+    let mut found = None;
+    let result = async {
+        if state.shutdown.is_cancelled() {
+            return Err(ApiError::ShuttingDown);
+        }
+        let body = state.bodies.read(headers, body, state.body_limit).await?;
+        // Admitted by the caller's opt-in match, the V1 route's token's counterpart.
+        let form = Verified::by_token(&body.bytes);
+        let query = query.unwrap_or_default();
+        let callback = V1Callback::parse(query.as_bytes(), form.body());
+        let instance = find(&callback).ok_or(ApiError::NotFound("no such instance"))?;
+        tracing::Span::current().record("instance_id", instance.id);
+        found = Some(instance.clone());
+        ingest_v1(state, &instance, &callback).await
+    }
+    .await;
+    answer(state, found.as_deref(), result)
 }
 
 /// The instance id of the path; one that does not even decode (`%FF`) names no instance.

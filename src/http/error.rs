@@ -49,6 +49,10 @@ pub enum ApiError {
     /// 401: admin credentials missing or wrong (which part is never said).
     #[error("unauthorized")]
     Unauthorized,
+    /// 403 `forbidden`: the credentials are right but may not be used (Cloud Elements'
+    /// surface: a disabled instance's Element token).
+    #[error("forbidden")]
+    Forbidden(&'static str),
     /// 400 `invalid_value`: a request value is invalid; its `key` is named in the answer
     /// (e.g. `configuration."event.notification.callback.url"`).
     #[error("invalid value")]
@@ -144,6 +148,7 @@ impl ApiError {
                 "unauthorized",
                 "missing or invalid credentials in the Authorization header".to_string(),
             ),
+            ApiError::Forbidden(why) => (StatusCode::FORBIDDEN, "forbidden", why.to_string()),
             ApiError::Invalid(InvalidValue { key, reason }) => (
                 StatusCode::BAD_REQUEST,
                 "invalid_value",

@@ -8,6 +8,7 @@
 pub mod admin;
 pub mod body;
 pub mod box_webhooks;
+pub mod compat;
 pub mod error;
 pub mod ops;
 pub mod serve;
@@ -27,14 +28,26 @@ use tower_http::trace::TraceLayer;
 pub fn router(state: AppState, request_timeout: Duration) -> Router {
     let body_limit = state.ingest.body_limit;
     // Admin bodies: a declared length over the limit is refused before anything is read.
-    // Every admin route also answers under Cloud Elements' base path, so a stored Cloud
-    // Elements base URL needs only its host changed; Box's intake and ops are not prefixed.
+    // Under Cloud Elements' base path the admin API answers as Cloud Elements did
+    // ([`compat`]), so a stored Cloud Elements base URL needs only its host changed; the
+    // root keeps the relay's shapes. Box's own intake and ops are not prefixed.
     let admin = match state.admin.clone() {
         Some(admin) => {
-            let admin = admin::routes(admin)
+            let limits = |router: Router| {
+                router
+                    .layer(axum::extract::DefaultBodyLimit::max(body_limit))
+                    .layer(tower_http::limit::RequestBodyLimitLayer::new(body_limit))
+            };
+            let compat = compat::routes(
+                admin.clone(),
+                state.ingest.clone(),
+                limits(admin::routes(admin.clone())),
+            );
+            Router::<AppState>::new()
+                .merge(admin::routes(admin))
                 .layer(axum::extract::DefaultBodyLimit::max(body_limit))
-                .layer(tower_http::limit::RequestBodyLimitLayer::new(body_limit));
-            admin.clone().nest(admin::BASE_PATH, admin)
+                .layer(tower_http::limit::RequestBodyLimitLayer::new(body_limit))
+                .nest_service(admin::BASE_PATH, limits(compat))
         }
         None => Router::new(),
     };

@@ -277,9 +277,15 @@ pub struct InstanceAnswer {
     pub created_date: Option<String>,
 }
 
-/// The element of an answer: `{"key": "box", "name": "Box", "hub": "documents"}`.
+/// The Box element's numeric id, fixed (Cloud Elements' `GET /elements/box` answers one;
+/// its `/elements/{id}/…` routes take it).
+pub const BOX_ELEMENT_ID: i64 = 22;
+
+/// The element of an answer: `{"id": 22, "key": "box", "name": "Box", "hub": "documents"}`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ElementAnswer {
+    /// [`BOX_ELEMENT_ID`].
+    pub id: i64,
     /// `box`.
     pub key: &'static str,
     /// `Box`.
@@ -327,6 +333,7 @@ impl InstanceAnswer {
             name: instance.name.clone(),
             token: instance.token.map(|_| MASK.to_string()),
             element: ElementAnswer {
+                id: BOX_ELEMENT_ID,
                 key: "box",
                 name: "Box",
                 hub: "documents",

@@ -39,8 +39,8 @@ pub fn entry_id(instance_id: i64, key: &str) -> i64 {
     i64::from_be_bytes(bytes).max(1)
 }
 
-/// A person's name for a key the relay knows.
-fn name_of(key: &str) -> &str {
+/// A person's name for a key the relay knows (the key itself for others).
+pub fn name_of(key: &str) -> &str {
     match key {
         keys::EVENTS_ENABLED => "Events Enabled",
         keys::CALLBACK_URL => "Event Notification Callback URL",

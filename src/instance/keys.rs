@@ -29,6 +29,17 @@ pub const STANDARD_SECRET: &str = "event.notification.standard.secret";
 /// absent.
 pub const BOX_WEBHOOK_RECREATE: &str = "box.webhook.recreate";
 
+/// Boolean (or `"true"`/`"false"`): let Box V1 callbacks sent to Cloud Elements' intake
+/// (`POST /elements/api-v2/events/box`) reach this instance when their `userId` is its
+/// [`OAUTH_USER_ID`]. Off when absent: V1 carries no signature.
+pub const BOX_V1_MATCH_USER_ID: &str = "box.webhook.v1.match_user_id";
+/// The Box user id the instance acts for (Cloud Elements' key), shown as `user.id` on Cloud
+/// Elements' surface and matched against a V1 callback's `userId`.
+pub const OAUTH_USER_ID: &str = "oauth.user.id";
+
+/// Keys of Box V1 callbacks matched by user (Cloud Elements' public V1 intake).
+pub const BOX_V1_BY_USER: [&str; 2] = [BOX_V1_MATCH_USER_ID, OAUTH_USER_ID];
+
 /// Keys of the lifecycle of Box webhooks managed through the relay.
 pub const BOX_LIFECYCLE: [&str; 1] = [BOX_WEBHOOK_RECREATE];
 
@@ -79,6 +90,7 @@ pub fn all() -> impl Iterator<Item = &'static str> {
         .into_iter()
         .chain(box_auth::ALL)
         .chain(BOX_LIFECYCLE)
+        .chain(BOX_V1_BY_USER)
         .chain(ACCEPTED_AND_IGNORED)
 }
 

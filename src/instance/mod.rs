@@ -136,6 +136,8 @@ impl Instance {
         };
         let events_enabled = get_bool(keys::EVENTS_ENABLED)?;
         let box_webhook_recreate = get_bool(keys::BOX_WEBHOOK_RECREATE)?;
+        // Read where it is used (Cloud Elements' V1 intake); refused here when not a flag.
+        get_bool(keys::BOX_V1_MATCH_USER_ID)?;
         let callback_url = get_str(keys::CALLBACK_URL)?
             .map(|s| {
                 parse_callback_url(&s)

@@ -98,6 +98,39 @@ impl Store {
         conn.fetch_all(what, &sql, &args).await
     }
 
+    /// A page of events with their bodies, newest first: every instance's, or only
+    /// `instance_id`'s, with `seq < before` when given (Cloud Elements' event list).
+    pub async fn event_bodies_page(
+        &self,
+        instance_id: Option<i64>,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<(EventSummary, bytes::Bytes)>, StoreError> {
+        let filter = if instance_id.is_some() {
+            "AND e.instance_id = $3"
+        } else {
+            ""
+        };
+        let sql = format!(
+            "SELECT {SUMMARY_COLUMNS}, b.body FROM events e \
+             LEFT JOIN event_bodies b ON b.seq = e.seq WHERE e.seq < $1 {filter} \
+             ORDER BY e.seq DESC LIMIT $2"
+        );
+        let mut args: Vec<Arg> = vec![before.unwrap_or(i64::MAX).into(), i64::from(limit).into()];
+        args.extend(instance_id.map(Arg::from));
+        let mut conn = self.conn(Side::Read).await?;
+        let rows: Vec<DetailRow> = conn.fetch_all(|| "an event".into(), &sql, &args).await?;
+        rows.into_iter()
+            .map(|DetailRow { summary, body }| match body {
+                Some(body) => Ok((summary, body.into())),
+                None => {
+                    let what = format!("event {}", summary.event_id);
+                    Err(self.corrupt.found(what, "its body row is missing".into()))
+                }
+            })
+            .collect()
+    }
+
     /// One event with its body and attempts.
     pub async fn event_detail(&self, event_id: &str) -> Result<Option<EventDetail>, StoreError> {
         let sql = format!(
