@@ -1,5 +1,8 @@
-//! Cloud Elements' base path: every admin and instance route answers alike under
-//! `/elements/api-v2`, behind the same credentials; Box's intake and the ops routes do not.
+//! Cloud Elements' base path: every admin and instance route answers under
+//! `/elements/api-v2` too, behind the same credentials, with the relay's answer as a part of
+//! Cloud Elements' (which adds fields: the instance's `user`, default entries, `requestId`
+//! and `message` on errors; the event list has Cloud Elements' own shape, see
+//! `ce_compat_events.rs`); Box's intake and the ops routes do not.
 
 use reqwest::Method;
 use serde_json::json;
@@ -15,7 +18,7 @@ pub async fn admin_routes_answer_alike_under_the_cloud_elements_base_path(engine
     let id = created["id"].as_i64().unwrap();
     let token = created["token"].as_str().unwrap();
 
-    // Reads answer identically at both paths.
+    // Reads answer at both paths, the root's answer contained in the prefixed one.
     for path in [
         "/instances".to_string(),
         "/instances?tags[]=Docs".into(),
@@ -31,7 +34,13 @@ pub async fn admin_routes_answer_alike_under_the_cloud_elements_base_path(engine
         let (prefixed_status, prefixed) = app
             .admin(Method::GET, &format!("/elements/api-v2{path}"), None)
             .await;
-        assert_eq!((prefixed_status, &prefixed), (status, &root), "{path}");
+        assert_eq!(prefixed_status, status, "{path}");
+        if !path.ends_with("/events") {
+            assert!(
+                contains(&prefixed, &root),
+                "{path}: {prefixed} lacks {root}"
+            );
+        }
     }
 
     // Writes work there too: create, patch, disable, delete; the Element routes as well.
@@ -86,7 +95,8 @@ pub async fn admin_routes_answer_alike_under_the_cloud_elements_base_path(engine
     let (_, _, root_own) = app
         .element(Method::GET, "/instances/configuration", token, None)
         .await;
-    assert_eq!((status, &own), (200, &root_own));
+    assert_eq!(status, 200);
+    assert!(contains(&own, &root_own), "{own}");
 
     // Same credentials: none, or the wrong kind, are refused alike.
     for path in [
@@ -117,6 +127,19 @@ pub async fn admin_routes_answer_alike_under_the_cloud_elements_base_path(engine
     // … while they still answer at the root.
     let res = app.http.get(app.url("/healthz")).send().await.unwrap();
     assert_eq!(res.status(), 200);
+}
+
+/// Whether `outer` holds everything `inner` does: the same scalars, every key of an object,
+/// each element of an array in some element of the other.
+fn contains(outer: &serde_json::Value, inner: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match (outer, inner) {
+        (Value::Object(o), Value::Object(i)) => i
+            .iter()
+            .all(|(k, v)| o.get(k).is_some_and(|ov| contains(ov, v))),
+        (Value::Array(o), Value::Array(i)) => i.iter().all(|v| o.iter().any(|ov| contains(ov, v))),
+        _ => outer == inner,
+    }
 }
 
 pub async fn without_admin_secrets_the_base_path_does_not_exist(engine: Engine) {

@@ -96,7 +96,11 @@ fn part<'h>(header: &'h str, scheme: &str) -> &'h str {
         .map_or("", |(_, v)| v.trim())
 }
 
-pub(crate) async fn require_admin(State(state): State<AdminState>, request: Request, next: Next) -> Response {
+pub(crate) async fn require_admin(
+    State(state): State<AdminState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let allowed = request
         .headers()
         .get(AUTHORIZATION)

@@ -22,7 +22,11 @@ async fn list_of(admin: &AdminState, id: i64) -> Result<Json<Vec<ConfigEntry>>, 
     Ok(Json(entries(&*admin.service.instance(id).await?)))
 }
 
-async fn show_of(admin: &AdminState, id: i64, config_id: &str) -> Result<Json<ConfigEntry>, ApiError> {
+async fn show_of(
+    admin: &AdminState,
+    id: i64,
+    config_id: &str,
+) -> Result<Json<ConfigEntry>, ApiError> {
     let instance = admin.service.instance(id).await?;
     entry(&instance, config_id).map(Json).ok_or(NO_SUCH_ENTRY)
 }

@@ -102,6 +102,9 @@ pub async fn show(
     State(admin): State<AdminState>,
     Path((id, event_id)): Path<(String, String)>,
 ) -> Result<Json<CompatEvent>, ApiError> {
-    let detail = admin.service.instance_event(path_id(&id)?, &event_id).await?;
+    let detail = admin
+        .service
+        .instance_event(path_id(&id)?, &event_id)
+        .await?;
     Ok(Json(CompatEvent::of(&detail.summary, &detail.body)))
 }

@@ -76,7 +76,10 @@ fn request(body: &[u8], write: Write, element_in_path: bool) -> Result<InstanceR
     if let Some(Value::String(name)) = body.get("name") {
         let stripped = strip_html(name);
         if stripped.is_empty() {
-            return Err(ApiError::invalid("name", "nothing left once HTML is removed"));
+            return Err(ApiError::invalid(
+                "name",
+                "nothing left once HTML is removed",
+            ));
         }
         body.insert("name".into(), Value::String(stripped));
     }
@@ -252,7 +255,8 @@ mod tests {
 
     #[test]
     fn html_is_stripped_from_names() {
-        let xss = r##"<a href="#" onClick="javascript:alert('xss');return false;">churros-xss</a>"##;
+        let xss =
+            r##"<a href="#" onClick="javascript:alert('xss');return false;">churros-xss</a>"##;
         assert_eq!(strip_html(xss), "churros-xss");
         assert_eq!(strip_html("<b>a > b</b>"), "a > b");
         assert_eq!(strip_html("plain name"), "plain name");

@@ -91,7 +91,10 @@ mod tests {
     #[test]
     fn the_user_id_is_read_in_cloud_elements_and_boxs_forms() {
         let read = |form: &[u8]| user_id(&V1Callback::parse(b"", form));
-        assert_eq!(read(b"userId=%5B%22123%22%5D&event=uploaded"), Some("123".into()));
+        assert_eq!(
+            read(b"userId=%5B%22123%22%5D&event=uploaded"),
+            Some("123".into())
+        );
         assert_eq!(read(b"userId=%5B123%5D"), Some("123".into()));
         assert_eq!(read(b"userId=77"), Some("77".into()));
         assert_eq!(read(b"user_id=88"), Some("88".into()));

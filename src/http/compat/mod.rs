@@ -59,7 +59,10 @@ pub fn routes(state: AdminState, ingest: IngestState, admin: Router) -> Router {
             "/instances/configuration/{configId}",
             on(get(configuration::own_show).patch(configuration::own_patch)),
         )
-        .route("/instances/{id}/configuration", on(get(configuration::list)))
+        .route(
+            "/instances/{id}/configuration",
+            on(get(configuration::list)),
+        )
         .route(
             "/instances/{id}/configuration/{configId}",
             on(get(configuration::show).patch(configuration::patch)),
@@ -126,7 +129,11 @@ async fn element_instance(header: Option<&str>, state: &AdminState) -> Option<Ar
 
 /// As Cloud Elements: a call made with a disabled instance's Element token is refused with
 /// 403, whatever the route (the instance's Box webhooks included).
-async fn refuse_disabled(State(state): State<AdminState>, request: Request, next: Next) -> Response {
+async fn refuse_disabled(
+    State(state): State<AdminState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let header = request
         .headers()
         .get(AUTHORIZATION)
