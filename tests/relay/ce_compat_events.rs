@@ -121,6 +121,31 @@ pub async fn every_instances_events_page_with_page_size_and_next_page(engine: En
     assert_eq!(root[0]["eventId"], sent[1].as_str());
     assert!(root[0].get("providerData").is_none());
 
+    // The relay's own event routes still answer under the prefix (they fall through).
+    let (status, detail) = app
+        .admin(
+            Method::GET,
+            &format!("{CE}/instances/events/{}", sent[0]),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, detail["eventId"].as_str()),
+        (200, Some(sent[0].as_str()))
+    );
+    let (status, replay) = app
+        .admin(
+            Method::POST,
+            &format!("{CE}/instances/4/events/redeliver?status=delivered"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, replay["redelivered"].as_u64()),
+        (200, Some(2)),
+        "{replay}"
+    );
+
     // Wrong paging values are 400 naming the parameter.
     for (query, key) in [
         ("pageSize=0", "pageSize"),

@@ -25,8 +25,21 @@ use utoipa::Modify;
     ),
     servers(
         (url = "/", description = "The relay's own paths."),
-        (url = "/elements/api-v2", description = "Cloud Elements' base path: every operation \
-            answers here too, alike.")
+        (url = "/elements/api-v2", description = "Cloud Elements' compatibility surface: \
+            every operation answers here too, behind the same credentials, in Cloud Elements' \
+            shapes where they differ (README, \"Cloud Elements compatibility\"): an instance \
+            adds `user` {id, emailAddress, firstName, lastName} and the default entry \
+            `filter.response.nulls`; names are stripped of HTML, the name is the tag of an \
+            instance created without tags; `GET /elements/{box|22}` answers the Box element \
+            and `/elements/{box|22}/instances[/{id}]` the instance routes; `PATCH /instances` \
+            acts on the Element token's instance, which is refused with 403 when disabled; \
+            `GET /instances/events` and `GET /instances/{id}/events[/{eventId}]` answer events \
+            as {id, eventDate, status (RECEIVED, DISPATCHED, NOTIFIED, CONSUMED), \
+            providerData (Box's payload as a string), instanceId, relayStatus}, `pageSize` at \
+            a time, the next page named by `Elements-Next-Page-Token` and asked for with \
+            `nextPage`; `POST /events/box` (no credentials) takes Box V1 forms for instances \
+            that opted in with `box.webhook.v1.match_user_id`; errors add `requestId` and \
+            `message`.")
     ),
     security(("platform" = [])),
     components(schemas(crate::http::error::ErrorBody)),
