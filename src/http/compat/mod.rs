@@ -24,6 +24,7 @@ use axum::routing::{get, post, put, MethodRouter};
 use axum::{Json, Router};
 use serde::Serialize;
 use serde_json::Value;
+use tower::ServiceExt;
 use utoipa::ToSchema;
 
 use super::admin::AdminState;
@@ -35,8 +36,21 @@ use crate::instance::Instance;
 /// whatever is not Cloud Elements-specific; Box's V1 intake uses `ingest`.
 pub fn routes(state: AdminState, ingest: IngestState, admin: Router) -> Router {
     // A method a compatibility route lacks is the admin route's (e.g. POST
-    // /instances/{id}/events/redeliver beside GET /instances/{id}/events/{eventId}).
-    let on = |route: MethodRouter<AdminState>| route.fallback_service(admin.clone());
+    // /instances/{id}/events/redeliver beside GET /instances/{id}/events/{eventId}), asked
+    // afresh: without this route's path parameters, which the admin route would read too.
+    let forward = {
+        let admin = admin.clone();
+        tower::service_fn(move |request: Request| {
+            let (parts, body) = request.into_parts();
+            let mut fresh = Request::new(body);
+            *fresh.method_mut() = parts.method;
+            *fresh.uri_mut() = parts.uri;
+            *fresh.version_mut() = parts.version;
+            *fresh.headers_mut() = parts.headers;
+            admin.clone().oneshot(fresh)
+        })
+    };
+    let on = |route: MethodRouter<AdminState>| route.fallback_service(forward.clone());
     let instance = || {
         get(instances::show)
             .put(instances::replace)
