@@ -30,6 +30,7 @@ pub fn user_id(callback: &V1Callback) -> Option<String> {
             Value::Number(n) => n.to_string(),
             _ => return None,
         },
+        Ok(Value::Array(_)) => return None,
         Ok(Value::Number(n)) => n.to_string(),
         _ => raw.to_string(),
     };
