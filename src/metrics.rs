@@ -69,6 +69,11 @@ pub fn deleted_reason_label(reason: Option<&str>) -> &'static str {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TransitionLabel {
+    transition: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OperationLabel {
     operation: &'static str,
 }
@@ -106,6 +111,8 @@ pub struct Metrics {
     corrupt_rows: CorruptRows,
     box_webhooks_deleted: Family<ReasonLabel, Counter>,
     box_webhook_recreations: Family<OutcomeLabel, Counter>,
+    instances_suspended: Gauge,
+    suspension_transitions: Family<TransitionLabel, Counter>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -191,7 +198,23 @@ impl Metrics {
              (recreated, adopted, failed)",
             box_webhook_recreations.clone(),
         );
+        let instances_suspended = Gauge::default();
+        registry.register(
+            "instances_suspended",
+            "Instances suspended under the queue failure policy (their events held until \
+             resumed), read from the store at scrape",
+            instances_suspended.clone(),
+        );
+        let suspension_transitions = Family::<TransitionLabel, Counter>::default();
+        registry.register(
+            "instance_suspension_transitions",
+            "Instances suspended (an event failed for good under the queue failure policy) \
+             and resumed by an operator through this replica, by transition",
+            suspension_transitions.clone(),
+        );
         Self {
+            instances_suspended,
+            suspension_transitions,
             box_webhooks_deleted,
             box_webhook_recreations,
             corrupt_rows,
@@ -251,6 +274,18 @@ impl Metrics {
         self.box_webhook_recreations
             .get_or_create(&OutcomeLabel { outcome })
             .inc();
+    }
+
+    /// An instance was `suspended` or `resumed` (the queue failure policy).
+    pub fn suspension(&self, transition: &'static str) {
+        self.suspension_transitions
+            .get_or_create(&TransitionLabel { transition })
+            .inc();
+    }
+
+    /// How many instances are suspended, as the store says (set before each render).
+    pub fn set_instances_suspended(&self, n: usize) {
+        self.instances_suspended.set(n as i64);
     }
 
     /// A storage operation failed.

@@ -157,6 +157,8 @@ fn instance() -> Instance {
         standard_secret: None,
         box_webhook_recreate: false,
         disabled: false,
+        failure_policy: None,
+        suspended: false,
         configuration: Default::default(),
         origin: crate::instance::Origin::Config,
         token: None,

@@ -266,6 +266,9 @@ pub struct InstanceAnswer {
     pub events_enabled: bool,
     /// A disabled instance answers Box `ignored`.
     pub disabled: bool,
+    /// Suspended under the `queue` failure policy: an event failed for good, and later
+    /// events are stored but not delivered until `POST /instances/{id}/resume`.
+    pub suspended: bool,
     /// Always true: an invalid instance is refused, never stored.
     pub valid: bool,
     /// Each configuration key the relay does not know (kept, never read), most often a typo.
@@ -335,6 +338,7 @@ impl InstanceAnswer {
             tags: instance.tags.clone(),
             events_enabled: instance.events_enabled,
             disabled: instance.disabled,
+            suspended: instance.suspended,
             valid: true,
             warnings,
             read_only: instance.origin == Origin::Config,

@@ -29,6 +29,13 @@ pub const STANDARD_SECRET: &str = "event.notification.standard.secret";
 /// absent.
 pub const BOX_WEBHOOK_RECREATE: &str = "box.webhook.recreate";
 
+/// `retry` or `queue`: this instance's failure policy, over `delivery.failure_policy` (see
+/// [`super::policy::FailurePolicy`]). The relay-wide setting when absent.
+pub const FAILURE_POLICY: &str = "notification.webhook.failure.policy";
+
+/// Keys of what delivery does when an event exhausts its retries.
+pub const DELIVERY_POLICY: [&str; 1] = [FAILURE_POLICY];
+
 /// Keys of the lifecycle of Box webhooks managed through the relay.
 pub const BOX_LIFECYCLE: [&str; 1] = [BOX_WEBHOOK_RECREATE];
 
@@ -79,6 +86,7 @@ pub fn all() -> impl Iterator<Item = &'static str> {
         .into_iter()
         .chain(box_auth::ALL)
         .chain(BOX_LIFECYCLE)
+        .chain(DELIVERY_POLICY)
         .chain(ACCEPTED_AND_IGNORED)
 }
 

@@ -7,6 +7,7 @@
 pub mod api;
 pub mod entries;
 pub mod keys;
+pub mod policy;
 pub mod registry;
 
 use std::collections::BTreeMap;
@@ -14,6 +15,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+pub use policy::FailurePolicy;
 pub use registry::Instances;
 
 use crate::invalid::InvalidValue;
@@ -94,6 +96,11 @@ pub struct Instance {
     pub box_webhook_recreate: bool,
     /// A disabled instance answers Box `ignored`.
     pub disabled: bool,
+    /// `notification.webhook.failure.policy`, when set (else `delivery.failure_policy`).
+    pub failure_policy: Option<FailurePolicy>,
+    /// Suspended under the `queue` policy: its events are stored, not attempted. Read from
+    /// the store by the [`registry`] (false in an instance built from its configuration).
+    pub suspended: bool,
     /// The configuration as given, for the API to echo (masked).
     pub configuration: BTreeMap<String, serde_json::Value>,
     /// Config file or API.
@@ -148,6 +155,12 @@ impl Instance {
                     .map_err(|reason| InvalidValue::new(conf_key(keys::STANDARD_SECRET), reason))
             })
             .transpose()?;
+        let failure_policy = get_str(keys::FAILURE_POLICY)?
+            .map(|p| {
+                FailurePolicy::parse(&p)
+                    .map_err(|r| InvalidValue::new(conf_key(keys::FAILURE_POLICY), r))
+            })
+            .transpose()?;
         if events_enabled && callback_url.is_none() {
             return Err(InvalidValue::new(
                 conf_key(keys::CALLBACK_URL),
@@ -170,6 +183,8 @@ impl Instance {
             standard_secret,
             box_webhook_recreate,
             disabled: c.disabled,
+            failure_policy,
+            suspended: false,
             configuration: c.configuration.clone(),
             origin: Origin::Config,
             token: None,
