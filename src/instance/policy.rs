@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// The failure policy.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase", try_from = "String")]
 pub enum FailurePolicy {
     /// The event is `failed` (kept, replayable); later events are delivered as usual.
     #[default]
@@ -27,6 +27,15 @@ impl FailurePolicy {
             "queue" => Ok(Self::Queue),
             _ => Err(format!("must be {}", Self::ALLOWED)),
         }
+    }
+}
+
+/// Read through [`FailurePolicy::parse`], so that a bad setting names the allowed values.
+impl TryFrom<String> for FailurePolicy {
+    type Error = String;
+
+    fn try_from(value: String) -> Result<Self, String> {
+        Self::parse(&value)
     }
 }
 

@@ -271,7 +271,7 @@ pub(super) async fn claim_due(
         if room <= 0 {
             break;
         }
-        let claimed = sqlx::query_as(sql)
+        let mut claimed: Vec<ClaimedRow> = sqlx::query_as(sql)
             .bind(&*lease.owner)
             .bind(lease.until_ms)
             .bind(now_ms)
@@ -279,6 +279,10 @@ pub(super) async fn claim_due(
             .bind(&skip)
             .fetch_all(&mut *tx)
             .await?;
+        // In the order they arrived (an UPDATE returns its rows in no set order): the
+        // dispatcher starts an instance's events in this order, so a held backlog that is
+        // resumed goes oldest first.
+        claimed.sort_unstable_by_key(|r| r.seq);
         rows.extend(claimed);
     }
     if !rows.is_empty() {
