@@ -196,6 +196,69 @@ pub async fn a_suspension_survives_a_restart(engine: Engine) {
     app.wait_for_status(&held, Status::Delivered).await;
 }
 
+/// `webhook-relay --config <config> instances resume <id>`, run as the real binary.
+async fn resume_command(config: &std::path::Path, id: &str) -> std::process::Output {
+    let run = tokio::process::Command::new(env!("CARGO_BIN_EXE_webhook-relay"))
+        .args([
+            "--config",
+            config.to_str().unwrap(),
+            "instances",
+            "resume",
+            id,
+        ])
+        .env_remove("RELAY_CONFIG")
+        .env_remove("RUST_LOG")
+        .kill_on_drop(true)
+        .output();
+    tokio::time::timeout(DEADLINE, run)
+        .await
+        .expect("the command exits within the deadline")
+        .expect("run the binary")
+}
+
+pub async fn the_command_line_resumes_an_instance_beside_the_running_relay(engine: Engine) {
+    let receiver = Receiver::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = engine.fresh_url(dir.path()).await;
+    let config = write_config(dir.path(), &url, &receiver);
+    let app = spawn_app_at(
+        &url,
+        &receiver,
+        &env(Some("queue")),
+        tempfile::tempdir().unwrap(),
+    )
+    .await;
+    suspend_1(&app, &receiver).await;
+    let held = send_1(&app, "held").await;
+    delivered_on_4(&app, "other").await;
+    assert_eq!(app.event(&held).await.unwrap().status, Status::Pending);
+
+    let out = resume_command(&config, "1").await;
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{printed} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed: serde_json::Value = serde_json::from_str(&printed).unwrap();
+    assert_eq!(
+        printed,
+        json!({ "id": 1, "resumed": true, "suspended": false })
+    );
+    // The running relay sees it and delivers what was held.
+    app.wait_for_status(&held, Status::Delivered).await;
+    assert!(!suspended(&app, 1).await);
+
+    let again = resume_command(&config, "1").await;
+    assert!(again.status.success());
+    let printed: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(printed["resumed"], false, "not suspended: nothing to do");
+    let unknown = resume_command(&config, "999").await;
+    assert!(!unknown.status.success());
+    let stderr = String::from_utf8_lossy(&unknown.stderr);
+    assert!(stderr.contains("no instance 999"), "{stderr}");
+}
+
 pub async fn the_retry_policy_is_the_default_and_never_suspends(engine: Engine) {
     let receiver = Receiver::start().await;
     let app = spawn_app_env(&engine, &receiver, &env(None)).await;
@@ -332,6 +395,7 @@ pub async fn failure_policies_other_than_retry_or_queue_are_refused(engine: Engi
 engine_tests!(
     under_queue_a_failed_event_suspends_its_instance_and_later_events_wait_for_resume,
     a_suspension_survives_a_restart,
+    the_command_line_resumes_an_instance_beside_the_running_relay,
     the_retry_policy_is_the_default_and_never_suspends,
     an_instance_policy_wins_over_the_relay_setting,
     failure_policies_other_than_retry_or_queue_are_refused,
