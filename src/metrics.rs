@@ -113,6 +113,7 @@ pub struct Metrics {
     box_webhook_recreations: Family<OutcomeLabel, Counter>,
     instances_suspended: Gauge,
     suspension_transitions: Family<TransitionLabel, Counter>,
+    events_ignored: Family<ReasonLabel, Counter>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -212,7 +213,15 @@ impl Metrics {
              and resumed by an operator through this replica, by transition",
             suspension_transitions.clone(),
         );
+        let events_ignored = Family::<ReasonLabel, Counter>::default();
+        registry.register(
+            "events_ignored",
+            "Box deliveries verified and answered ignored, not stored, by reason (disabled, \
+             events_disabled, not_selected: outside the instance's event selection)",
+            events_ignored.clone(),
+        );
         Self {
+            events_ignored,
             instances_suspended,
             suspension_transitions,
             box_webhooks_deleted,
@@ -273,6 +282,14 @@ impl Metrics {
     pub fn box_webhook_recreation(&self, outcome: &'static str) {
         self.box_webhook_recreations
             .get_or_create(&OutcomeLabel { outcome })
+            .inc();
+    }
+
+    /// A verified Box delivery answered `ignored`, for `reason` (`disabled`,
+    /// `events_disabled`, `not_selected`).
+    pub fn event_ignored(&self, reason: &'static str) {
+        self.events_ignored
+            .get_or_create(&ReasonLabel { reason })
             .inc();
     }
 

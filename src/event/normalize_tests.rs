@@ -158,6 +158,7 @@ fn instance() -> Instance {
         box_webhook_recreate: false,
         disabled: false,
         failure_policy: None,
+        selection: None,
         suspended: false,
         configuration: Default::default(),
         origin: crate::instance::Origin::Config,

@@ -33,6 +33,17 @@ pub const BOX_WEBHOOK_RECREATE: &str = "box.webhook.recreate";
 /// [`super::policy::FailurePolicy`]). The relay-wide setting when absent.
 pub const FAILURE_POLICY: &str = "notification.webhook.failure.policy";
 
+/// Cloud Elements' Box element selection of events: `{"webhook":{"file":{"eventTypes":
+/// ["created","updated","deleted"]},"folder":{…}}}`, as JSON text or a JSON object. Every
+/// event when absent (see [`super::selection`]).
+pub const EVENT_METADATA: &str = "event.metadata";
+/// Box trigger names with `*` wildcards (`FILE.*, FOLDER.CREATED`), comma-separated or a
+/// JSON array: only these events are delivered. Every event when absent.
+pub const EVENT_TRIGGERS: &str = "event.notification.triggers";
+
+/// Keys of which Box events an instance wants.
+pub const EVENT_SELECTION: [&str; 2] = [EVENT_METADATA, EVENT_TRIGGERS];
+
 /// Keys of what delivery does when an event exhausts its retries.
 pub const DELIVERY_POLICY: [&str; 1] = [FAILURE_POLICY];
 
@@ -87,6 +98,7 @@ pub fn all() -> impl Iterator<Item = &'static str> {
         .chain(box_auth::ALL)
         .chain(BOX_LIFECYCLE)
         .chain(DELIVERY_POLICY)
+        .chain(EVENT_SELECTION)
         .chain(ACCEPTED_AND_IGNORED)
 }
 

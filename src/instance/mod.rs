@@ -9,6 +9,7 @@ pub mod entries;
 pub mod keys;
 pub mod policy;
 pub mod registry;
+pub mod selection;
 
 use std::collections::BTreeMap;
 
@@ -17,6 +18,7 @@ use url::Url;
 
 pub use policy::FailurePolicy;
 pub use registry::Instances;
+pub use selection::Selection;
 
 use crate::invalid::InvalidValue;
 use crate::secret::{Secret, StandardKey, TokenDigest};
@@ -98,6 +100,9 @@ pub struct Instance {
     pub disabled: bool,
     /// `notification.webhook.failure.policy`, when set (else `delivery.failure_policy`).
     pub failure_policy: Option<FailurePolicy>,
+    /// Which Box events it wants (`event.metadata`, `event.notification.triggers`); `None`:
+    /// every event.
+    pub selection: Option<Selection>,
     /// Suspended under the `queue` policy: its events are stored, not attempted. Read from
     /// the store by the [`registry`] (false in an instance built from its configuration).
     pub suspended: bool,
@@ -184,6 +189,7 @@ impl Instance {
             box_webhook_recreate,
             disabled: c.disabled,
             failure_policy,
+            selection: selection::parse(&c.configuration)?,
             suspended: false,
             configuration: c.configuration.clone(),
             origin: Origin::Config,
