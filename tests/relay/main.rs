@@ -54,6 +54,7 @@ mod dependencies;
 mod deploy;
 mod destinations;
 mod disk;
+mod event_selection;
 mod failure_policy;
 mod first_hour;
 mod hostile_consumers;
