@@ -299,8 +299,14 @@ impl Delivery {
         // Per instance: enough to keep its workers busy, far below the whole budget.
         let per_instance_held = (d.per_instance_concurrency.get() * 32).min(MAX_HELD);
         let (intake, jobs) = Intake::new(MAX_HELD, per_instance_held, lease_ms);
-        let (recorder, recorder_task) =
-            Recorder::spawn(store.clone(), wake.clone(), metrics.clone(), health.clone());
+        let intake = intake.holding_back_suspended(instances.clone());
+        let (recorder, recorder_task) = Recorder::spawn(
+            store.clone(),
+            instances.clone(),
+            wake.clone(),
+            metrics.clone(),
+            health.clone(),
+        );
         let ctx = Arc::new(DeliveryContext {
             store: store.clone(),
             instances: instances.clone(),
@@ -308,6 +314,7 @@ impl Delivery {
             policy: RetryPolicy::from(d),
             recorder,
             metrics: metrics.clone(),
+            failure_policy: d.failure_policy,
         });
         let limits = Limits {
             concurrency: d.concurrency.get(),

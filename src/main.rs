@@ -77,6 +77,13 @@ enum Command {
         #[command(subcommand)]
         command: cli::events::EventsCommand,
     },
+    /// Act on instances in the configured store (safe beside a running relay).
+    Instances {
+        #[command(flatten)]
+        file: ConfigArg,
+        #[command(subcommand)]
+        command: cli::instances::InstancesCommand,
+    },
     /// Manage the key that encrypts stored secrets (the relay must be stopped).
     Secrets {
         #[command(flatten)]
@@ -249,6 +256,24 @@ async fn run(args: Args) -> Result<()> {
             if let Some(cursor) = next {
                 eprintln!("more: --cursor {cursor}");
             }
+        }
+        Command::Instances { file, command } => {
+            let flag = file.or(args.config);
+            let config_file = config_path(flag.clone(), &std::env::vars().collect());
+            let (config, instances) = load(flag)?;
+            let label = cli::events::store_label(&config, config_file.as_deref());
+            let store = webhook_relay::store::Store::open_for_tool(config.storage.url.expose())
+                .await
+                .with_context(|| format!("cannot open the store {label}"))?;
+            let ids: Vec<i64> = instances.iter().map(|i| i.id).collect();
+            let scope = cli::events::Scope {
+                store: &store,
+                file_instances: &ids,
+                label: &label,
+            };
+            let result = cli::instances::run(&scope, command).await;
+            store.close().await;
+            println!("{}", serde_json::to_string_pretty(&result?)?);
         }
         Command::Secrets { file, command } => {
             let (config, _) = load(file.or(args.config))?;

@@ -69,6 +69,11 @@ pub fn deleted_reason_label(reason: Option<&str>) -> &'static str {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TransitionLabel {
+    transition: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OperationLabel {
     operation: &'static str,
 }
@@ -106,6 +111,9 @@ pub struct Metrics {
     corrupt_rows: CorruptRows,
     box_webhooks_deleted: Family<ReasonLabel, Counter>,
     box_webhook_recreations: Family<OutcomeLabel, Counter>,
+    instances_suspended: Gauge,
+    suspension_transitions: Family<TransitionLabel, Counter>,
+    events_ignored: Family<ReasonLabel, Counter>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -191,7 +199,31 @@ impl Metrics {
              (recreated, adopted, failed)",
             box_webhook_recreations.clone(),
         );
+        let instances_suspended = Gauge::default();
+        registry.register(
+            "instances_suspended",
+            "Instances suspended under the queue failure policy (their events held until \
+             resumed), read from the store at scrape",
+            instances_suspended.clone(),
+        );
+        let suspension_transitions = Family::<TransitionLabel, Counter>::default();
+        registry.register(
+            "instance_suspension_transitions",
+            "Instances suspended (an event failed for good under the queue failure policy) \
+             and resumed by an operator through this replica, by transition",
+            suspension_transitions.clone(),
+        );
+        let events_ignored = Family::<ReasonLabel, Counter>::default();
+        registry.register(
+            "events_ignored",
+            "Box deliveries verified and answered ignored, not stored, by reason (disabled, \
+             events_disabled, not_selected: outside the instance's event selection)",
+            events_ignored.clone(),
+        );
         Self {
+            events_ignored,
+            instances_suspended,
+            suspension_transitions,
             box_webhooks_deleted,
             box_webhook_recreations,
             corrupt_rows,
@@ -251,6 +283,26 @@ impl Metrics {
         self.box_webhook_recreations
             .get_or_create(&OutcomeLabel { outcome })
             .inc();
+    }
+
+    /// A verified Box delivery answered `ignored`, for `reason` (`disabled`,
+    /// `events_disabled`, `not_selected`).
+    pub fn event_ignored(&self, reason: &'static str) {
+        self.events_ignored
+            .get_or_create(&ReasonLabel { reason })
+            .inc();
+    }
+
+    /// An instance was `suspended` or `resumed` (the queue failure policy).
+    pub fn suspension(&self, transition: &'static str) {
+        self.suspension_transitions
+            .get_or_create(&TransitionLabel { transition })
+            .inc();
+    }
+
+    /// How many instances are suspended, as the store says (set before each render).
+    pub fn set_instances_suspended(&self, n: usize) {
+        self.instances_suspended.set(n as i64);
     }
 
     /// A storage operation failed.

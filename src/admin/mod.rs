@@ -1,5 +1,6 @@
 //! What the admin surfaces do, apart from how they are asked: instances ([`instances`]), the
-//! event log and replays ([`events`]), and an instance's Box webhooks ([`webhooks`], whose request is [`hook_request`]). Each
+//! event log and replays ([`events`]), resuming suspended instances ([`suspension`]), and an
+//! instance's Box webhooks ([`webhooks`], whose request is [`hook_request`]). Each
 //! change is carried through here in order: write the store → reload this replica's instance
 //! registry → wake delivery. The HTTP admin API (`http::admin`) reads a request into typed
 //! input, calls [`AdminService`] and renders its answer; the operator console will call the
@@ -10,6 +11,7 @@ pub mod events;
 pub mod hook_request;
 pub mod instances;
 pub mod lifecycle;
+pub mod suspension;
 pub mod webhooks;
 
 use std::sync::Arc;

@@ -3,52 +3,9 @@
 //! guide and its OpenAPI disagree on a few names (DocGen, newer Sign triggers); a name not
 //! here is refused unless `box.allow_unknown_triggers` lets Box decide.
 
-/// Every trigger Box documents for V2 webhooks.
-pub const KNOWN: &[&str] = &[
-    "FILE.UPLOADED",
-    "FILE.PREVIEWED",
-    "FILE.DOWNLOADED",
-    "FILE.TRASHED",
-    "FILE.DELETED",
-    "FILE.RESTORED",
-    "FILE.COPIED",
-    "FILE.MOVED",
-    "FILE.LOCKED",
-    "FILE.UNLOCKED",
-    "FILE.RENAMED",
-    "FOLDER.CREATED",
-    "FOLDER.RENAMED",
-    "FOLDER.DOWNLOADED",
-    "FOLDER.RESTORED",
-    "FOLDER.DELETED",
-    "FOLDER.COPIED",
-    "FOLDER.MOVED",
-    "FOLDER.TRASHED",
-    "COMMENT.CREATED",
-    "COMMENT.UPDATED",
-    "COMMENT.DELETED",
-    "COLLABORATION.CREATED",
-    "COLLABORATION.ACCEPTED",
-    "COLLABORATION.REJECTED",
-    "COLLABORATION.REMOVED",
-    "COLLABORATION.UPDATED",
-    "TASK_ASSIGNMENT.CREATED",
-    "TASK_ASSIGNMENT.UPDATED",
-    "METADATA_INSTANCE.CREATED",
-    "METADATA_INSTANCE.UPDATED",
-    "METADATA_INSTANCE.DELETED",
-    "SHARED_LINK.CREATED",
-    "SHARED_LINK.UPDATED",
-    "SHARED_LINK.DELETED",
-    "SIGN_REQUEST.COMPLETED",
-    "SIGN_REQUEST.DECLINED",
-    "SIGN_REQUEST.EXPIRED",
-    "SIGN_REQUEST.SIGNER_EMAIL_BOUNCED",
-    "SIGN_REQUEST.SIGNER_SIGNED",
-    "SIGN_REQUEST.SIGNATURE_REQUESTED",
-    "SIGN_REQUEST.ERROR_FINALIZING",
-    "WEBHOOK.DELETED",
-];
+/// Every trigger Box documents for V2 webhooks (kept beside Box's payloads, where event
+/// selection reads it too).
+pub use crate::box_webhook::triggers::KNOWN;
 
 /// Whether Box accepts `trigger` on a webhook (exact, upper case, as Box's API).
 pub fn is_known(trigger: &str) -> bool {

@@ -90,7 +90,7 @@ pub struct Scope<'a> {
 
 impl Scope<'_> {
     /// `id`, if the configuration or the store has that instance (the admin API's 404).
-    async fn known_instance(&self, id: i64) -> Result<i64, EventsError> {
+    pub(crate) async fn known_instance(&self, id: i64) -> Result<i64, EventsError> {
         if self.file_instances.contains(&id) || self.store.instance_exists(id).await? {
             Ok(id)
         } else {

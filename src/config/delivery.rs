@@ -1,5 +1,5 @@
-//! `[delivery]`: how events reach callbacks (concurrency, timeouts, retries) and which
-//! destinations they may reach.
+//! `[delivery]`: how events reach callbacks (concurrency, timeouts, retries), which
+//! destinations they may reach, and what happens when an event fails for good.
 
 use std::num::{NonZeroU32, NonZeroU64, NonZeroUsize};
 use std::time::Duration;
@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::typed;
 use crate::destination::{DestinationPolicy, ProxyUrl};
+use crate::instance::FailurePolicy;
 
 /// `[delivery]`
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -50,6 +51,10 @@ pub struct DeliveryConfig {
     /// Longest sleep of the poller that picks up due retries and abandoned events.
     #[serde(deserialize_with = "typed::positive")]
     pub poll_interval_ms: NonZeroU64,
+    /// When an event exhausts `max_attempts`: `retry` (it is `failed`, later events go on)
+    /// or `queue` (its instance is also suspended until an operator resumes it). An
+    /// instance's `notification.webhook.failure.policy` overrides it.
+    pub failure_policy: FailurePolicy,
 }
 
 impl Default for DeliveryConfig {
@@ -73,6 +78,7 @@ impl Default for DeliveryConfig {
             allowed_private_networks: Vec::new(),
             proxy_url: None,
             poll_interval_ms: POLL_INTERVAL_MS,
+            failure_policy: FailurePolicy::Retry,
         }
     }
 }

@@ -13,6 +13,7 @@ use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 
 use super::Job;
 use crate::clock::now_ms;
+use crate::instance::Instances;
 use crate::store::Lease;
 
 /// Room for one event in memory: dropping it gives the room back.
@@ -53,6 +54,8 @@ pub struct Intake {
     max_per_instance: usize,
     owner: Arc<str>,
     lease_ms: i64,
+    /// Read for suspended instances, whose events are not held (see [`Intake::try_hold`]).
+    instances: Option<Instances>,
 }
 
 impl Intake {
@@ -73,14 +76,27 @@ impl Intake {
                 max_per_instance,
                 owner,
                 lease_ms,
+                instances: None,
             },
             rx,
         )
     }
 
-    /// Room for one event of `instance_id`, or `None` when either budget is full (the event
-    /// then waits in the store for the poller).
+    /// This intake, refusing room to the events of instances that `instances` says are
+    /// suspended: they are stored pending, and the claim leaves them there.
+    pub fn holding_back_suspended(mut self, instances: Instances) -> Self {
+        self.instances = Some(instances);
+        self
+    }
+
+    /// Room for one event of `instance_id`, or `None` when either budget is full or the
+    /// instance is suspended (the event then waits in the store for the poller).
     pub fn try_hold(&self, instance_id: i64) -> Option<Slot> {
+        if let Some(instances) = &self.instances {
+            if instances.get(instance_id).is_some_and(|i| i.suspended) {
+                return None;
+            }
+        }
         let instance = self.instance(instance_id).try_acquire_owned().ok()?;
         let held = self.held.clone().try_acquire_owned().ok()?;
         Some(Slot {

@@ -27,11 +27,16 @@
 //! - **delivering → pending**: `release_all` at shutdown, and opening a SQLite store (one
 //!   relay per file, so its leases are from a dead run).
 //! - **delivered / failed / pending → pending**: an operator's replay, due at once.
+//!
+//! Under the `queue` failure policy ([`suspension`]), an event that ends `failed` suspends
+//! its instance: its pending events stay pending (the claim steps over them, and a worker
+//! handed one hands its lease back) until an operator resumes it.
 
 pub mod client;
 pub mod intake;
 pub mod recorder;
 pub mod retry;
+pub mod suspension;
 pub mod worker;
 
 use std::sync::Arc;

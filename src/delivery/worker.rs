@@ -14,9 +14,10 @@ use tokio_util::sync::CancellationToken;
 use super::client::CallbackClient;
 use super::recorder::Recorder;
 use super::retry::{decide, Decision, Outcome, RetryPolicy};
+use super::suspension::{policy_of, Suspend};
 use super::{Intake, Job};
 use crate::clock::now_ms;
-use crate::instance::Instances;
+use crate::instance::{FailurePolicy, Instances};
 use crate::metrics::Metrics;
 use crate::store::{AttemptOutcome, AttemptRecord, Lease, NextState, Store};
 
@@ -34,14 +35,34 @@ pub struct DeliveryContext {
     pub recorder: Recorder,
     /// Counts attempts.
     pub metrics: Arc<Metrics>,
+    /// `delivery.failure_policy`: what a failed event does to its instance, unless the
+    /// instance says otherwise.
+    pub failure_policy: FailurePolicy,
 }
 
-/// Makes one delivery attempt of `job` and records it; returns the event's next state.
+/// Makes one delivery attempt of `job` and records it; returns the event's next state, or
+/// `None` when its instance is suspended: then nothing is attempted and the event is handed
+/// back to the store as pending.
 #[tracing::instrument(skip_all, fields(event_id = %job.event_id, instance_id = job.instance_id, attempt = job.attempts + 1))]
-pub async fn attempt(ctx: &DeliveryContext, job: &Job) -> NextState {
+pub async fn attempt(ctx: &DeliveryContext, job: &Job) -> Option<NextState> {
     let number = job.attempts + 1;
     let at_ms = now_ms();
     let instance = ctx.instances.get(job.instance_id);
+    if instance.as_ref().is_some_and(|i| i.suspended) {
+        // Claimed or queued before the suspension reached this replica.
+        let lease = Lease {
+            owner: job.lease_owner.clone(),
+            until_ms: job.lease_until_ms,
+        };
+        match ctx.store.release_lease(&job.event_id, &lease).await {
+            Ok(_) => tracing::debug!("instance suspended: event held"),
+            // The lease runs out on its own; the claim then leaves the event alone.
+            Err(e) => {
+                tracing::warn!(error = %e, "instance suspended: could not hand back the lease")
+            }
+        }
+        return None;
+    }
     let target = instance
         .as_ref()
         .and_then(|i| i.callback_url.as_ref().map(|u| (i, u)));
@@ -93,6 +114,13 @@ pub async fn attempt(ctx: &DeliveryContext, job: &Job) -> NextState {
             "delivery failed, will retry"
         ),
     }
+    let suspends = (next == NextState::Failed
+        && policy_of(instance.as_deref(), ctx.failure_policy) == FailurePolicy::Queue)
+        .then(|| Suspend {
+            instance_id: job.instance_id,
+            event_id: job.event_id.clone(),
+            attempt: number,
+        });
     let record = AttemptRecord {
         event_id: job.event_id.clone(),
         attempt: number,
@@ -102,16 +130,19 @@ pub async fn attempt(ctx: &DeliveryContext, job: &Job) -> NextState {
         duration_ms: result.duration.as_millis() as i64,
     };
     ctx.recorder
-        .record(AttemptOutcome {
-            attempt: record,
-            next,
-            lease: Lease {
-                owner: job.lease_owner.clone(),
-                until_ms: job.lease_until_ms,
+        .record(
+            AttemptOutcome {
+                attempt: record,
+                next,
+                lease: Lease {
+                    owner: job.lease_owner.clone(),
+                    until_ms: job.lease_until_ms,
+                },
             },
-        })
+            suspends,
+        )
         .await;
-    next
+    Some(next)
 }
 
 /// Limits of the dispatcher.

@@ -22,7 +22,7 @@ use super::IngestState;
 use crate::box_webhook::payload::{parse_v2, V1Callback};
 use crate::box_webhook::verify::{verify, Keys, SignatureHeaders, Verified};
 use crate::event::normalize::{normalize_v1, normalize_v2};
-use crate::event::NormalizedEvent;
+use crate::event::{selection, NormalizedEvent};
 use crate::instance::Instance;
 use crate::secret::Secret;
 use crate::store::Inserted;
@@ -47,6 +47,9 @@ fn answer(
         Err(e) => e.code(),
     };
     state.metrics.webhook(known, outcome);
+    if let Ok(Receipt::Ignored(reason)) = &result {
+        state.metrics.event_ignored(ignored_label(reason));
+    }
     Ok(Json(match result? {
         Receipt::Stored(Inserted::New, id) => json!({ "status": "accepted", "eventId": id }),
         Receipt::Stored(Inserted::Duplicate, id) => json!({ "status": "duplicate", "eventId": id }),
@@ -104,10 +107,17 @@ async fn receive_v2(
     if let Some(reason) = ignored(&instance) {
         return Ok(Receipt::Ignored(reason));
     }
-    let normalized = normalize_v2(&instance, &state.sender, now, &event);
     let deleted_webhook = (event.trigger == "WEBHOOK.DELETED")
         .then(|| event.webhook_id.clone())
         .flatten();
+    if !selected(&instance, &event.trigger) {
+        // Not delivered, but Box deleting a managed webhook is still recorded.
+        if let Some(id) = deleted_webhook {
+            forget_webhook(state, &instance, id, event.reason.as_deref()).await;
+        }
+        return Ok(Receipt::Ignored(selection::NOT_SELECTED));
+    }
+    let normalized = normalize_v2(&instance, &state.sender, now, &event);
     let receipt = store(state, &instance, normalized).await?;
     if let Some(id) = deleted_webhook {
         forget_webhook(state, &instance, id, event.reason.as_deref()).await;
@@ -218,6 +228,10 @@ async fn ingest_v1(
     if let Some(reason) = ignored(instance) {
         return Ok(Receipt::Ignored(reason));
     }
+    let trigger = selection::v1_trigger(callback.item_type(), callback.event());
+    if !selected(instance, &trigger) {
+        return Ok(Receipt::Ignored(selection::NOT_SELECTED));
+    }
     let normalized = normalize_v1(instance, &state.sender, Utc::now(), callback);
     store(state, instance, normalized).await
 }
@@ -266,6 +280,24 @@ fn ignored(instance: &Instance) -> Option<&'static str> {
         Some("events are disabled for this instance")
     } else {
         None
+    }
+}
+
+/// Whether the instance's event selection takes a delivery of `trigger` (every delivery,
+/// without one).
+fn selected(instance: &Instance, trigger: &str) -> bool {
+    instance
+        .selection
+        .as_ref()
+        .is_none_or(|s| selection::selects(s, trigger))
+}
+
+/// The `reason` label of `relay_events_ignored_total` for an `ignored` answer.
+fn ignored_label(reason: &str) -> &'static str {
+    match reason {
+        selection::NOT_SELECTED => "not_selected",
+        "the instance is disabled" => "disabled",
+        _ => "events_disabled",
     }
 }
 

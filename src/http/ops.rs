@@ -34,8 +34,9 @@ pub async fn readyz(State(state): State<OpsState>) -> (StatusCode, Json<Value>) 
     }
 }
 
-/// Prometheus text format. Queue depth is read from the store (at most 2 s); when it cannot
-/// be read, the gauges keep their last values and `relay_store_errors_total` counts it.
+/// Prometheus text format. Queue depth and suspended instances are read from the store (at
+/// most 2 s each); when they cannot be read, the gauges keep their last values and
+/// `relay_store_errors_total` counts it.
 pub async fn metrics(State(state): State<OpsState>) -> impl IntoResponse {
     let stats = tokio::time::timeout(std::time::Duration::from_secs(2), state.store.queue_stats())
         .await
@@ -48,6 +49,17 @@ pub async fn metrics(State(state): State<OpsState>) -> impl IntoResponse {
             None
         }
     };
+    let suspended =
+        tokio::time::timeout(std::time::Duration::from_secs(2), state.store.suspensions())
+            .await
+            .unwrap_or(Err(StoreError::TimedOut("suspended instances")));
+    match suspended {
+        Ok(suspended) => state.metrics.set_instances_suspended(suspended.len()),
+        Err(e) => {
+            tracing::warn!(error = %e, "metrics: could not read suspended instances");
+            state.metrics.store_error("suspensions");
+        }
+    }
     (
         [(CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
         state

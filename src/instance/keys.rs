@@ -40,6 +40,24 @@ pub const OAUTH_USER_ID: &str = "oauth.user.id";
 /// Keys of Box V1 callbacks matched by user (Cloud Elements' public V1 intake).
 pub const BOX_V1_BY_USER: [&str; 2] = [BOX_V1_MATCH_USER_ID, OAUTH_USER_ID];
 
+/// `retry` or `queue`: this instance's failure policy, over `delivery.failure_policy` (see
+/// [`super::policy::FailurePolicy`]). The relay-wide setting when absent.
+pub const FAILURE_POLICY: &str = "notification.webhook.failure.policy";
+
+/// Cloud Elements' Box element selection of events: `{"webhook":{"file":{"eventTypes":
+/// ["created","updated","deleted"]},"folder":{…}}}`, as JSON text or a JSON object. Every
+/// event when absent (see [`super::selection`]).
+pub const EVENT_METADATA: &str = "event.metadata";
+/// Box trigger names with `*` wildcards (`FILE.*, FOLDER.CREATED`), comma-separated or a
+/// JSON array: only these events are delivered. Every event when absent.
+pub const EVENT_TRIGGERS: &str = "event.notification.triggers";
+
+/// Keys of which Box events an instance wants.
+pub const EVENT_SELECTION: [&str; 2] = [EVENT_METADATA, EVENT_TRIGGERS];
+
+/// Keys of what delivery does when an event exhausts its retries.
+pub const DELIVERY_POLICY: [&str; 1] = [FAILURE_POLICY];
+
 /// Keys of the lifecycle of Box webhooks managed through the relay.
 pub const BOX_LIFECYCLE: [&str; 1] = [BOX_WEBHOOK_RECREATE];
 
@@ -91,6 +109,8 @@ pub fn all() -> impl Iterator<Item = &'static str> {
         .chain(box_auth::ALL)
         .chain(BOX_LIFECYCLE)
         .chain(BOX_V1_BY_USER)
+        .chain(DELIVERY_POLICY)
+        .chain(EVENT_SELECTION)
         .chain(ACCEPTED_AND_IGNORED)
 }
 

@@ -7,14 +7,18 @@
 pub mod api;
 pub mod entries;
 pub mod keys;
+pub mod policy;
 pub mod registry;
+pub mod selection;
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+pub use policy::FailurePolicy;
 pub use registry::Instances;
+pub use selection::Selection;
 
 use crate::invalid::InvalidValue;
 use crate::secret::{Secret, StandardKey, TokenDigest};
@@ -94,6 +98,14 @@ pub struct Instance {
     pub box_webhook_recreate: bool,
     /// A disabled instance answers Box `ignored`.
     pub disabled: bool,
+    /// `notification.webhook.failure.policy`, when set (else `delivery.failure_policy`).
+    pub failure_policy: Option<FailurePolicy>,
+    /// Which Box events it wants (`event.metadata`, `event.notification.triggers`); `None`:
+    /// every event.
+    pub selection: Option<Selection>,
+    /// Suspended under the `queue` policy: its events are stored, not attempted. Read from
+    /// the store by the [`registry`] (false in an instance built from its configuration).
+    pub suspended: bool,
     /// The configuration as given, for the API to echo (masked).
     pub configuration: BTreeMap<String, serde_json::Value>,
     /// Config file or API.
@@ -150,6 +162,12 @@ impl Instance {
                     .map_err(|reason| InvalidValue::new(conf_key(keys::STANDARD_SECRET), reason))
             })
             .transpose()?;
+        let failure_policy = get_str(keys::FAILURE_POLICY)?
+            .map(|p| {
+                FailurePolicy::parse(&p)
+                    .map_err(|r| InvalidValue::new(conf_key(keys::FAILURE_POLICY), r))
+            })
+            .transpose()?;
         if events_enabled && callback_url.is_none() {
             return Err(InvalidValue::new(
                 conf_key(keys::CALLBACK_URL),
@@ -172,6 +190,9 @@ impl Instance {
             standard_secret,
             box_webhook_recreate,
             disabled: c.disabled,
+            failure_policy,
+            selection: selection::parse(&c.configuration)?,
+            suspended: false,
             configuration: c.configuration.clone(),
             origin: Origin::Config,
             token: None,

@@ -1,9 +1,10 @@
 //! The instances the relay serves: the config file's, fixed at start-up, and the store's,
 //! created through the admin API. Ingest and delivery read one shared snapshot; a write
 //! through the API replaces it at once on this replica, and [`keep_fresh`] picks up writes
-//! made on other replicas (one one-row read per interval while nothing changes).
+//! made on other replicas (one one-row read per interval while nothing changes). Which
+//! instances are suspended (the `queue` failure policy) is read with them.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -80,6 +81,12 @@ impl Instances {
             return Ok(());
         }
         let stored = store.list_instances().await?;
+        let suspended: HashSet<i64> = store
+            .suspensions()
+            .await?
+            .into_iter()
+            .map(|s| s.instance_id)
+            .collect();
         let mut map: HashMap<i64, Arc<Instance>> = self
             .0
             .from_config
@@ -106,6 +113,11 @@ impl Instances {
                         "stored instance is invalid"
                     )
                 }
+            }
+        }
+        for instance in map.values_mut() {
+            if suspended.contains(&instance.id) {
+                Arc::make_mut(instance).suspended = true;
             }
         }
         *self

@@ -163,9 +163,14 @@ impl Store {
         let n = tx
             .execute("DELETE FROM instances WHERE id = $1", &[id.into()])
             .await?;
-        // Its Box tokens go with it.
+        // Its Box tokens go with it, and its suspension (the queue failure policy).
         tx.execute(
             "DELETE FROM box_tokens WHERE instance_id = $1",
+            &[id.into()],
+        )
+        .await?;
+        tx.execute(
+            "DELETE FROM suspended_instances WHERE instance_id = $1",
             &[id.into()],
         )
         .await?;

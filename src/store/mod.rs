@@ -2,8 +2,8 @@
 //! SQLite file ([`sqlite`]) and the shared PostgreSQL server ([`postgres`]). The statements
 //! both engines share are written once, as ordinary methods, by concern: the event log,
 //! replays and queue statistics ([`events`]), instances ([`instances`]), Box tokens and
-//! webhooks ([`box_api`]); they run through `sql.rs`. Only what must differ is per engine:
-//! the batch insert, the claim, the outcome recording and the next due time (and opening,
+//! webhooks ([`box_api`]), suspended instances ([`suspensions`]); they run through
+//! `sql.rs`. Only what must differ is per engine: the batch insert, the claim, the outcome recording and the next due time (and opening,
 //! and `secrets rotate`'s locking in [`rotate`]). Rows are typed ([`records`], [`Status`]);
 //! one that does not decode is an error ([`StoreError::Corrupt`]), logged and counted.
 //! Instance secrets are sealed under the store's key ([`secrets`]). The store imports
@@ -22,6 +22,7 @@ pub mod secrets;
 mod sql;
 pub mod sqlite;
 mod status;
+pub mod suspensions;
 
 pub use error::{Cause, CorruptRows, StoreError};
 pub use records::{

@@ -74,12 +74,15 @@ fn root_cause(e: &sqlx::Error) -> String {
 
 /// Claims, in order: due pending events, then events whose lease expired. Two statements, each
 /// served by its own partial index (an OR of both conditions made the planner scan the
-/// table). Parameters: owner, lease end, now, limit, skipped instances. A claimed event
+/// table). Parameters: owner, lease end, now, limit, skipped instances. Suspended instances'
+/// events are left alone (stepped over, so other instances are not starved). A claimed event
 /// without a body row comes back with a NULL body (a corrupt store; the caller fails it).
 const CLAIMS: [&str; 2] = [
     "WITH due AS ( \
        SELECT event_id FROM events \
        WHERE status = 'pending' AND next_attempt_at <= $3 AND instance_id <> ALL($5) \
+         AND NOT EXISTS (SELECT 1 FROM suspended_instances s \
+           WHERE s.instance_id = events.instance_id) \
        ORDER BY next_attempt_at LIMIT $4 \
        FOR UPDATE SKIP LOCKED) \
      , claimed AS ( \
@@ -91,6 +94,8 @@ const CLAIMS: [&str; 2] = [
     "WITH due AS ( \
        SELECT event_id FROM events \
        WHERE status = 'delivering' AND lease_until < $3 AND instance_id <> ALL($5) \
+         AND NOT EXISTS (SELECT 1 FROM suspended_instances s \
+           WHERE s.instance_id = events.instance_id) \
        ORDER BY lease_until LIMIT $4 \
        FOR UPDATE SKIP LOCKED) \
      , claimed AS ( \
@@ -194,7 +199,7 @@ pub(super) async fn claim_due(
         if room <= 0 {
             break;
         }
-        let claimed = sqlx::query_as(sql)
+        let mut claimed: Vec<ClaimedRow> = sqlx::query_as(sql)
             .bind(&*lease.owner)
             .bind(lease.until_ms)
             .bind(now_ms)
@@ -202,17 +207,24 @@ pub(super) async fn claim_due(
             .bind(skip)
             .fetch_all(pool)
             .await?;
+        // In the order they arrived (an UPDATE returns its rows in no set order): the
+        // dispatcher starts an instance's events in this order, so a held backlog that is
+        // resumed goes oldest first.
+        claimed.sort_unstable_by_key(|r| r.seq);
         rows.extend(claimed);
     }
     Ok(rows)
 }
 
-/// Earliest `next_attempt_at` among pending events, or lease expiry among leased ones.
+/// Earliest `next_attempt_at` among pending events, or lease expiry among leased ones, of
+/// instances not suspended (a held backlog is not due: the poller would spin on it).
 pub(super) async fn next_due_ms(pool: &PgPool) -> Result<Option<i64>, sqlx::Error> {
     sqlx::query_scalar(
         "SELECT LEAST( \
-           (SELECT MIN(next_attempt_at) FROM events WHERE status = 'pending'), \
-           (SELECT MIN(lease_until) FROM events WHERE status = 'delivering'))",
+           (SELECT MIN(next_attempt_at) FROM events WHERE status = 'pending' \
+              AND instance_id NOT IN (SELECT instance_id FROM suspended_instances)), \
+           (SELECT MIN(lease_until) FROM events WHERE status = 'delivering' \
+              AND instance_id NOT IN (SELECT instance_id FROM suspended_instances)))",
     )
     .fetch_one(pool)
     .await

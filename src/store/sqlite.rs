@@ -181,18 +181,21 @@ async fn checkpoint_loop(pool: SqlitePool) {
 
 /// Claims, in order: due pending events, then events whose lease expired. Each statement is
 /// served by its own partial index. Parameters: owner, lease end, now, limit, skipped
-/// instances (a JSON array).
+/// instances (a JSON array). Suspended instances' events are left alone (their held backlog
+/// is stepped over, not claimed, so other instances are not starved).
 const CLAIMS: [&str; 2] = [
     "UPDATE events SET status = 'delivering', lease_owner = ?1, lease_until = ?2 \
      WHERE event_id IN (SELECT event_id FROM events WHERE status = 'pending' \
        AND next_attempt_at <= ?3 \
        AND instance_id NOT IN (SELECT value FROM json_each(?5)) \
+       AND instance_id NOT IN (SELECT instance_id FROM suspended_instances) \
        ORDER BY next_attempt_at LIMIT ?4) \
      RETURNING seq, event_id, instance_id, attempts",
     "UPDATE events SET lease_owner = ?1, lease_until = ?2 \
      WHERE event_id IN (SELECT event_id FROM events WHERE status = 'delivering' \
        AND lease_until < ?3 \
-       AND instance_id NOT IN (SELECT value FROM json_each(?5)) LIMIT ?4) \
+       AND instance_id NOT IN (SELECT value FROM json_each(?5)) \
+       AND instance_id NOT IN (SELECT instance_id FROM suspended_instances) LIMIT ?4) \
      RETURNING seq, event_id, instance_id, attempts",
 ];
 
@@ -268,7 +271,7 @@ pub(super) async fn claim_due(
         if room <= 0 {
             break;
         }
-        let claimed = sqlx::query_as(sql)
+        let mut claimed: Vec<ClaimedRow> = sqlx::query_as(sql)
             .bind(&*lease.owner)
             .bind(lease.until_ms)
             .bind(now_ms)
@@ -276,6 +279,10 @@ pub(super) async fn claim_due(
             .bind(&skip)
             .fetch_all(&mut *tx)
             .await?;
+        // In the order they arrived (an UPDATE returns its rows in no set order): the
+        // dispatcher starts an instance's events in this order, so a held backlog that is
+        // resumed goes oldest first.
+        claimed.sort_unstable_by_key(|r| r.seq);
         rows.extend(claimed);
     }
     if !rows.is_empty() {
@@ -297,13 +304,16 @@ pub(super) async fn claim_due(
     Ok(rows)
 }
 
-/// Earliest `next_attempt_at` among pending events, or lease expiry among leased ones.
+/// Earliest `next_attempt_at` among pending events, or lease expiry among leased ones, of
+/// instances not suspended (a held backlog is not due: the poller would spin on it).
 pub(super) async fn next_due_ms(reader: &SqlitePool) -> Result<Option<i64>, sqlx::Error> {
     sqlx::query_scalar(
         "SELECT MIN(t) FROM ( \
            SELECT MIN(next_attempt_at) AS t FROM events WHERE status = 'pending' \
+             AND instance_id NOT IN (SELECT instance_id FROM suspended_instances) \
            UNION ALL \
-           SELECT MIN(lease_until) AS t FROM events WHERE status = 'delivering')",
+           SELECT MIN(lease_until) AS t FROM events WHERE status = 'delivering' \
+             AND instance_id NOT IN (SELECT instance_id FROM suspended_instances))",
     )
     .fetch_one(reader)
     .await

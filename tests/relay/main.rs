@@ -58,6 +58,8 @@ mod dependencies;
 mod deploy;
 mod destinations;
 mod disk;
+mod event_selection;
+mod failure_policy;
 mod first_hour;
 mod hostile_consumers;
 mod hostile_edge;

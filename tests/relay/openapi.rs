@@ -91,7 +91,7 @@ pub async fn the_openapi_document_matches_the_admin_api(engine: Engine) {
             operations += 1;
         }
     }
-    assert_eq!(operations, 24);
+    assert_eq!(operations, 25);
 
     // Real answers carry the documented properties, no more, no fewer.
     let created = app
@@ -102,6 +102,8 @@ pub async fn the_openapi_document_matches_the_admin_api(engine: Engine) {
     conforms(&doc, "get", "/instances", &list);
     let (_, one) = app.admin(Method::GET, "/instances/1", None).await;
     conforms(&doc, "get", "/instances/{id}", &one);
+    let (_, resumed) = app.admin(Method::POST, "/instances/1/resume", None).await;
+    conforms(&doc, "post", "/instances/{id}/resume", &resumed);
     let (_, tagged) = app.admin(Method::GET, "/instances?tags[]=Docs", None).await;
     conforms(&doc, "get", "/instances", &tagged);
     let new_id = created["id"].as_i64().unwrap();

@@ -1,7 +1,7 @@
 //! The admin API, in Cloud Elements' platform shape: instances ([`instances`]), the event log
 //! and replays ([`events`]), an instance's configuration entries and state
-//! ([`configuration`]), and its OpenAPI document ([`doc`], generated from the routes and
-//! types), behind `Authorization: User <user_secret>, Organization <organization_secret>`;
+//! ([`configuration`]), resuming a suspended instance ([`suspension`]), and its OpenAPI
+//! document ([`doc`], generated from the routes and types), behind `Authorization: User <user_secret>, Organization <organization_secret>`;
 //! and an instance's Box webhooks ([`webhooks`]), behind `User <user_secret>, Element
 //! <instance token>`. With no secrets configured none of these routes exist (404). Handlers
 //! read typed input, call the [`AdminService`] and render a typed answer.
@@ -10,6 +10,7 @@ pub mod configuration;
 pub mod doc;
 pub mod events;
 pub mod instances;
+pub mod suspension;
 pub mod webhooks;
 
 use std::sync::{Arc, LazyLock};
@@ -126,6 +127,7 @@ fn platform() -> OpenApiRouter<AdminState> {
         .routes(routes!(configuration::list))
         .routes(routes!(configuration::show, configuration::patch))
         .routes(routes!(configuration::enable, configuration::disable))
+        .routes(routes!(suspension::resume))
         .routes(routes!(events::list))
         .routes(routes!(events::replay_all))
         .routes(routes!(events::show))
@@ -221,7 +223,7 @@ mod tests {
     #[test]
     fn the_document_names_every_route_with_its_credentials() {
         let doc: serde_json::Value = serde_json::from_str(&DOCUMENT).unwrap();
-        assert_eq!(doc["paths"].as_object().unwrap().len(), 14);
+        assert_eq!(doc["paths"].as_object().unwrap().len(), 15);
         let schemes = &doc["components"]["securitySchemes"];
         assert!(schemes["platform"]["description"]
             .as_str()
