@@ -115,7 +115,11 @@ pub async fn configuration_entries_are_listed_shown_and_changed_with_secrets_mas
             json!({"propertyValue": "sometimes"}),
             format!("configuration.\"{ENABLED}\""),
         ),
-        (json!({"propertyValue": ["x"]}), "propertyValue".to_string()),
+        // A list is a value (kept as its JSON text), but not a boolean.
+        (
+            json!({"propertyValue": ["x"]}),
+            format!("configuration.\"{ENABLED}\""),
+        ),
         (json!({"name": "no value"}), "propertyValue".to_string()),
         (
             json!({"propertyValue": "true", "key": CALLBACK}),
