@@ -154,7 +154,13 @@ mod tests {
     fn bodies_of_any_shape_round_trip() {
         let mut packer = Packer::new();
         let mut unpacker = Unpacker::default();
-        let shapes: [&[u8]; 5] = [b"", b"{}", b" \n{\"a\":1}", &[0xff, 0x00, 0x01], &[7; 100_000]];
+        let shapes: [&[u8]; 5] = [
+            b"",
+            b"{}",
+            b" \n{\"a\":1}",
+            &[0xff, 0x00, 0x01],
+            &[7; 100_000],
+        ];
         for body in shapes {
             let back = unpacker.unpack(packer.pack(body)).unwrap();
             assert_eq!(&back[..], body);
@@ -174,7 +180,9 @@ mod tests {
         stored.truncate(stored.len() / 2);
         assert!(Unpacker::default().unpack(stored).is_err());
         let claims_too_much = [ZSTD_DICT_V1, 0x28, 0xb5, 0x2f, 0xfd, 0x00];
-        assert!(Unpacker::default().unpack(claims_too_much.to_vec()).is_err());
+        assert!(Unpacker::default()
+            .unpack(claims_too_much.to_vec())
+            .is_err());
     }
 
     #[test]

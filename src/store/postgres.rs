@@ -164,7 +164,11 @@ pub(super) async fn insert_batch(
     .bind(&untils)
     .fetch_all(&mut *tx)
     .await?;
-    let by_id: HashMap<&str, &[u8]> = ids.iter().copied().zip(bodies.iter().map(|b| &b[..])).collect();
+    let by_id: HashMap<&str, &[u8]> = ids
+        .iter()
+        .copied()
+        .zip(bodies.iter().map(|b| &b[..]))
+        .collect();
     let seqs: Vec<i64> = rows.iter().map(|(_, seq)| *seq).collect();
     let new_bodies: Vec<&[u8]> = rows
         .iter()

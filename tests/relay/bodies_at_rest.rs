@@ -23,7 +23,9 @@ async fn with_blob(url: &str, sql: &str, blob: &[u8], event_id: &str) -> Vec<Vec
 
 /// The first request that delivered `event_id`.
 fn first_of(got: Vec<Received>, event_id: &str) -> Received {
-    let mine = got.into_iter().find(|r| r.header("elements-webhook-id") == Some(event_id));
+    let mine = got
+        .into_iter()
+        .find(|r| r.header("elements-webhook-id") == Some(event_id));
     mine.expect("the event was delivered")
 }
 
@@ -64,7 +66,9 @@ pub async fn a_compressed_body_is_delivered_logged_and_replayed_byte_for_byte(en
     assert_eq!(status, 200, "{answer}");
     let got = receiver
         .wait_until("the replay", |r| {
-            let mine = r.iter().filter(|x| x.header("elements-webhook-id") == Some(&id));
+            let mine = r
+                .iter()
+                .filter(|x| x.header("elements-webhook-id") == Some(&id));
             mine.count() == 2
         })
         .await;
@@ -94,7 +98,10 @@ pub async fn a_body_stored_before_compression_still_reads_and_delivers(engine: E
     let plain = br#"{"severity":"medium","message":{"eventId":"evt-stored-plain","raw":{}}}"#;
     let sql = "UPDATE event_bodies SET body = $1 WHERE seq = \
                (SELECT seq FROM events WHERE event_id = $2) RETURNING body";
-    assert_eq!(with_blob(&url, sql, plain, "evt-stored-plain").await.len(), 1);
+    assert_eq!(
+        with_blob(&url, sql, plain, "evt-stored-plain").await.len(),
+        1
+    );
     assert_eq!(stored_body(&url, "evt-stored-plain").await, plain);
 
     let detail = app.store.event_detail("evt-stored-plain").await.unwrap();
@@ -110,7 +117,56 @@ pub async fn a_body_stored_before_compression_still_reads_and_delivers(engine: E
     assert_eq!((status, &shown["status"]), (200, &"delivered".into()));
 }
 
+pub async fn a_body_that_does_not_decompress_is_failed_not_sent(engine: Engine) {
+    let receiver = Receiver::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = engine.fresh_url(dir.path()).await;
+    let app = spawn_app_at(&url, &receiver, &admin_env(&[]), dir).await;
+    let event = NewEvent {
+        event_id: "evt-damaged".into(),
+        instance_id: 1,
+        box_event_id: "box-damaged".into(),
+        body: bytes::Bytes::from_static(b"{\"placeholder\":true}"),
+        received_at_ms: webhook_relay::clock::now_ms() + 1000,
+        lease: None,
+    };
+    app.store.insert_batch(&[event]).await.unwrap();
+    // The format's marker, then bytes that are no zstd frame (a damaged disk).
+    let damaged = [
+        webhook_relay::store::body::ZSTD_DICT_V1,
+        0x28,
+        0xb5,
+        0x00,
+        0x13,
+    ];
+    let sql = "UPDATE event_bodies SET body = $1 WHERE seq = \
+               (SELECT seq FROM events WHERE event_id = $2) RETURNING body";
+    assert_eq!(with_blob(&url, sql, &damaged, "evt-damaged").await.len(), 1);
+
+    let (status, answer) = app
+        .admin(Method::GET, "/instances/events/evt-damaged", None)
+        .await;
+    assert_eq!(
+        (status, answer["code"].as_str()),
+        (503, Some("storage_unavailable"))
+    );
+    // Its detail cannot be read (the body is part of it): the log's list shows it failed.
+    let failed = eventually("the damaged event is failed", || async {
+        let failed = app.store.list_events(1, &[Status::Failed], None, 10).await;
+        failed
+            .unwrap()
+            .pop()
+            .ok_or_else(|| "not failed yet".to_string())
+    })
+    .await;
+    assert_eq!(failed.event_id, "evt-damaged");
+    let error = failed.last_error.unwrap_or_default();
+    assert!(error.contains("does not decompress"), "{error}");
+    assert!(receiver.received().is_empty(), "nothing was sent");
+}
+
 engine_tests!(
     a_compressed_body_is_delivered_logged_and_replayed_byte_for_byte,
     a_body_stored_before_compression_still_reads_and_delivers,
+    a_body_that_does_not_decompress_is_failed_not_sent,
 );
