@@ -205,7 +205,8 @@ pub(super) async fn insert_batch(
     // Multi-row statements per chunk: each statement is a round trip to the connection's
     // thread, so this is far cheaper than statements per event.
     const ROWS_PER_STATEMENT: usize = 256; // 8 parameters a row, well under SQLite's limit
-                                           // Compressed before the transaction, so the writer is held for SQL only.
+
+    // Compressed before the transaction, so the writer is held for SQL only.
     let mut packer = Packer::new();
     let stored: HashMap<&str, Vec<u8>> = events
         .iter()
