@@ -3,6 +3,7 @@
 //! process's leases, pruning delivered events, and `/readyz`'s write probe. Written once for
 //! both engines (`$n` parameters; `CAST(… AS BIGINT)` so integers decode alike).
 
+use super::body::Unpacker;
 use super::records::{AttemptRecord, EventDetail, EventSummary, QueueStats, Replay};
 use super::sql::Arg;
 use super::{Side, Status, Store, StoreError};
@@ -143,10 +144,13 @@ impl Store {
         let Some(DetailRow { summary, body }) = row else {
             return Ok(None);
         };
-        let Some(body) = body else {
-            let what = format!("event {event_id}");
-            return Err(self.corrupt.found(what, "its body row is missing".into()));
+        let what = || format!("event {event_id}");
+        let Some(stored) = body else {
+            return Err(self.corrupt.found(what(), "its body row is missing".into()));
         };
+        let body = Unpacker::default()
+            .unpack(stored)
+            .map_err(|e| self.corrupt.found(what(), e.into()))?;
         let attempts: Vec<AttemptRow> = conn
             .fetch_all(
                 || format!("an attempt of event {event_id}"),
@@ -163,7 +167,7 @@ impl Store {
         })?;
         Ok(Some(EventDetail {
             summary,
-            body: body.into(),
+            body,
             attempts,
         }))
     }
@@ -282,22 +286,24 @@ impl Store {
         tx.commit().await
     }
 
-    /// Fails a claimed event whose body row is missing: it cannot be delivered, and leaving
-    /// it leased would claim it again after every lease.
+    /// Fails a claimed event whose body is missing or unreadable (`why`, e.g. "the stored
+    /// body is missing"): it cannot be delivered, and leaving it leased would claim it again
+    /// after every lease.
     pub(super) async fn fail_bodiless(
         &self,
         event_id: &str,
         now_ms: i64,
+        why: &str,
     ) -> Result<(), StoreError> {
         let what = format!("event {event_id}");
-        let _ = self.corrupt.found(what, "its body row is missing".into());
-        let reason = "the stored body is missing (corrupt store): not delivered";
+        let _ = self.corrupt.found(what, why.to_string().into());
+        let reason = format!("{why} (corrupt store): not delivered");
         self.conn(Side::Write)
             .await?
             .execute(
                 "UPDATE events SET status = 'failed', lease_owner = NULL, lease_until = NULL, \
                    last_error = $2, finished_at = $3 WHERE event_id = $1",
-                &[event_id.into(), reason.into(), now_ms.into()],
+                &[event_id.into(), reason.as_str().into(), now_ms.into()],
             )
             .await?;
         Ok(())

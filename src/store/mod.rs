@@ -6,9 +6,11 @@
 //! `sql.rs`. Only what must differ is per engine: the batch insert, the claim, the outcome recording and the next due time (and opening,
 //! and `secrets rotate`'s locking in [`rotate`]). Rows are typed ([`records`], [`Status`]);
 //! one that does not decode is an error ([`StoreError::Corrupt`]), logged and counted.
+//! Bodies are stored compressed ([`body`]) and read back byte for byte.
 //! Instance secrets are sealed under the store's key ([`secrets`]). The store imports
 //! nothing above it; the group-commit writer that feeds it is `crate::ingest`.
 
+pub mod body;
 pub mod box_api;
 mod error;
 pub mod events;
@@ -168,8 +170,9 @@ impl Store {
 
     /// Claims up to `limit` events that are due (pending with `next_attempt_at <= now`, or
     /// delivering under an expired lease, whoever held it), leasing them to `lease.owner`.
-    /// Events of the instances in `skip` are left alone. A claimed event without its body
-    /// (a corrupt store) is not delivered: it is counted, logged and failed.
+    /// Events of the instances in `skip` are left alone. A claimed event without its body,
+    /// or whose body does not decompress (a corrupt store), is not delivered: it is counted,
+    /// logged and failed.
     pub async fn claim_due(
         &self,
         now_ms: i64,
@@ -184,16 +187,27 @@ impl Store {
         }
         .map_err(check)?;
         let mut claimed = Vec::with_capacity(rows.len());
+        let mut unpacker = body::Unpacker::default();
         for row in rows {
-            match row.body {
-                Some(body) => claimed.push(Claimed {
-                    event_id: row.event_id,
-                    instance_id: row.instance_id,
-                    body: body.into(),
-                    attempts: row.attempts,
-                }),
-                None => self.fail_bodiless(&row.event_id, now_ms).await?,
-            }
+            let body = match row.body.map(|b| unpacker.unpack(b)) {
+                Some(Ok(body)) => body,
+                Some(Err(e)) => {
+                    self.fail_bodiless(&row.event_id, now_ms, &e.to_string())
+                        .await?;
+                    continue;
+                }
+                None => {
+                    let missing = "the stored body is missing";
+                    self.fail_bodiless(&row.event_id, now_ms, missing).await?;
+                    continue;
+                }
+            };
+            claimed.push(Claimed {
+                event_id: row.event_id,
+                instance_id: row.instance_id,
+                body,
+                attempts: row.attempts,
+            });
         }
         Ok(claimed)
     }

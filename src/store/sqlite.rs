@@ -11,6 +11,7 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 
+use super::body::Packer;
 use super::lock::DatabaseLock;
 use super::records::{inserted_outcomes, ClaimedRow};
 use super::{health, AttemptOutcome, Inserted, Lease, NewEvent, Side, StoreError};
@@ -207,6 +208,13 @@ pub(super) async fn insert_batch(
     // Multi-row statements per chunk: each statement is a round trip to the connection's
     // thread, so this is far cheaper than statements per event.
     const ROWS_PER_STATEMENT: usize = 256; // 8 parameters a row, well under SQLite's limit
+
+    // Compressed before the transaction, so the writer is held for SQL only.
+    let mut packer = Packer::new();
+    let stored: HashMap<&str, Vec<u8>> = events
+        .iter()
+        .map(|e| (e.event_id.as_str(), packer.pack(&e.body)))
+        .collect();
     let mut new: HashMap<String, i64> = HashMap::new();
     let mut tx = db.writer.begin().await?;
     for chunk in events.chunks(ROWS_PER_STATEMENT) {
@@ -238,13 +246,9 @@ pub(super) async fn insert_batch(
                 "INSERT INTO event_bodies (seq, body) VALUES {}",
                 vec!["(?,?)"; inserted.len()].join(",")
             );
-            let by_id: HashMap<&str, &[u8]> = chunk
-                .iter()
-                .map(|e| (e.event_id.as_str(), &e.body[..]))
-                .collect();
             let mut bodies = sqlx::query(&sql);
             for (event_id, seq) in &inserted {
-                let body = by_id.get(event_id.as_str()).copied().unwrap_or_default();
+                let body = stored.get(event_id.as_str()).map_or(&[][..], |b| &b[..]);
                 bodies = bodies.bind(*seq).bind(body);
             }
             bodies.execute(&mut *tx).await?;

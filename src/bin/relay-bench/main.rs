@@ -2,10 +2,13 @@
 //! (also written as JSON):
 //!
 //! 1. the no-op baseline: the same load generator against an axum server that reads the body
-//!    and answers 200 (a separate process);
+//!    and answers 200 (a separate process); and the no-op forwarder, which POSTs each body
+//!    on to the callback and answers once it answered (no verification, no storage);
 //! 2. ingest throughput at saturation (accepted = answered 200 after commit), and its ratio
 //!    to the baseline: with the callback hanging (ingest work only), and again with a healthy
-//!    callback (every event also delivered meanwhile);
+//!    callback (every event also delivered meanwhile; delivered per second, to the end of
+//!    the last delivery, is compared with the forwarder), then bytes per event at rest in
+//!    that phase's store ([`at_rest`]);
 //! 3. end-to-end latency at a fixed offered rate, send → receiver;
 //! 4. drain rate: a backlog ingested while the callback hangs, then delivered;
 //! 5. peak RSS of the relay with a large backlog, and during the saturation run;
@@ -15,9 +18,11 @@
 //!
 //! cargo run --release --bin relay-bench   (builds the relay binary too)
 
+mod at_rest;
 mod load;
 mod process;
 mod receiver;
+mod table;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -30,6 +35,7 @@ use webhook_relay::store::postgres::create_database;
 use load::{fixed_rate, saturate, Target};
 use process::Server;
 use receiver::Receiver;
+use table::print_table;
 
 /// Benchmark of the relay: baseline, ingest, latency, drain, memory.
 #[derive(Parser)]
@@ -73,14 +79,24 @@ enum Mode {
         #[arg(long)]
         listen: String,
     },
+    /// The no-op forwarder (started by the benchmark itself).
+    Forward {
+        #[arg(long)]
+        listen: String,
+        #[arg(long)]
+        callback: String,
+    },
 }
 
 #[tokio::main]
 async fn main() {
     let mut args = Args::parse();
-    if let Some(Mode::Noop { listen }) = &args.mode {
-        process::serve_noop(listen).await;
-        return;
+    match &args.mode {
+        Some(Mode::Noop { listen }) => return process::serve_noop(listen).await,
+        Some(Mode::Forward { listen, callback }) => {
+            return process::serve_forwarder(listen, callback).await
+        }
+        None => {}
     }
     if args.smoke {
         args.requests = 300;
@@ -114,6 +130,26 @@ async fn main() {
         println!("baseline (no-op server): {:.0} req/s", r.rate());
         r.rate()
     };
+    let forwarder = {
+        receiver.reset();
+        let forwarder = Server::forwarder(&callback).await;
+        let target = Target {
+            url: forwarder.url("/webhooks/box/1"),
+            run: "forward".into(),
+        };
+        let r = saturate(&target, args.requests, args.connections).await;
+        forwarder.stop();
+        println!(
+            "baseline (no-op forwarder): {:.0} req/s ({} failed)",
+            r.rate(),
+            r.failed
+        );
+        r.rate()
+    };
+    let baselines = Baselines {
+        noop: baseline,
+        forwarder,
+    };
 
     let mut engines = vec![("sqlite", None)];
     if let Some(url) = &args.postgres {
@@ -133,8 +169,8 @@ async fn main() {
                 }
             }
         };
-        let figures = run_engine(&args, &work, &receiver, &callback, baseline, storage).await;
-        print_table(engine, baseline, &figures);
+        let figures = run_engine(&args, &work, &receiver, &callback, &baselines, storage).await;
+        print_table(engine, &baselines, &figures);
         results.insert(engine.into(), figures);
     }
 
@@ -145,6 +181,7 @@ async fn main() {
         "body_bytes": load::body_len(),
         "connections": args.connections,
         "baseline_rps": baseline.round(),
+        "forwarder_rps": forwarder.round(),
         "engines": results,
     });
     if let Some(dir) = args.out.parent() {
@@ -165,6 +202,7 @@ async fn main() {
                 || f["latency_failed"] != 0
                 || f["drain_complete"] != true
                 || f["latency_complete"] != true
+                || f["delivering_complete"] != true
         })
         .map(|(engine, _)| engine.clone())
         .collect();
@@ -174,12 +212,20 @@ async fn main() {
     }
 }
 
+/// The two baselines of a run, requests per second.
+pub struct Baselines {
+    /// The no-op server.
+    pub noop: f64,
+    /// The no-op forwarder.
+    pub forwarder: f64,
+}
+
 async fn run_engine<F, Fut>(
     args: &Args,
     work: &Path,
     receiver: &Receiver,
     callback: &str,
-    baseline: f64,
+    baselines: &Baselines,
     storage: F,
 ) -> Value
 where
@@ -207,21 +253,39 @@ where
     );
 
     // The same with a healthy callback: every accepted event is also delivered meanwhile.
+    // Delivered per second counts to the last delivery, like the forwarder's answers.
     receiver.reset();
-    let relay = Server::relay(work, &storage("ingest-delivering").await, callback).await;
+    let busy_store = storage("ingest-delivering").await;
+    let relay = Server::relay(work, &busy_store, callback).await;
     let target = Target {
         url: relay.url("/webhooks/box/1"),
         run: format!("busy-{}", uuid::Uuid::new_v4().simple()),
     };
     let cpu_before = relay.cpu_seconds();
+    let started = Instant::now();
     let busy = saturate(&target, args.requests, args.connections).await;
+    let delivering_complete = receiver
+        .wait_distinct(busy.ok, Duration::from_secs(120))
+        .await;
+    let delivered_rate = receiver.distinct() as f64 / started.elapsed().as_secs_f64();
     let busy_cpu_us = (relay.cpu_seconds() - cpu_before) * 1e6 / busy.ok.max(1) as f64;
     let busy_rss = relay.peak_rss_mib();
     relay.stop();
     println!(
-        "ingest while delivering: {:.0} accepted/s ({} failed), relay CPU {busy_cpu_us:.0} µs per event",
+        "ingest while delivering: {:.0} accepted/s ({} failed), {delivered_rate:.0} delivered/s \
+         (all delivered: {delivering_complete}), relay CPU {busy_cpu_us:.0} µs per event",
         busy.rate(),
         busy.failed
+    );
+    let at_rest = at_rest::measure(&busy_store)
+        .await
+        .expect("measure the delivering phase's store");
+    println!(
+        "at rest: {:.0} bytes per delivered event ({} bytes, {} delivered; {})",
+        at_rest.per_event(),
+        at_rest.bytes,
+        at_rest.delivered,
+        at_rest.how
     );
 
     // End-to-end latency at a fixed rate.
@@ -309,14 +373,18 @@ where
     json!({
         "ingest_accepted_per_s": ingest.rate().round(),
         "ingest_failed": ingest.failed,
-        "ingest_ratio_to_baseline": (ingest.rate() / baseline * 1000.0).round() / 1000.0,
+        "ingest_ratio_to_baseline": (ingest.rate() / baselines.noop * 1000.0).round() / 1000.0,
         "ingest_peak_rss_mib": (ingest_rss * 10.0).round() / 10.0,
         "ingest_relay_cpu_us_per_event": ingest_cpu_us.round(),
         "ingest_delivering_relay_cpu_us_per_event": busy_cpu_us.round(),
         "ingest_delivering_accepted_per_s": busy.rate().round(),
         "ingest_delivering_failed": busy.failed,
-        "ingest_delivering_ratio_to_baseline": (busy.rate() / baseline * 1000.0).round() / 1000.0,
+        "ingest_delivering_ratio_to_baseline": (busy.rate() / baselines.noop * 1000.0).round() / 1000.0,
         "ingest_delivering_peak_rss_mib": (busy_rss * 10.0).round() / 10.0,
+        "delivering_delivered_per_s": delivered_rate.round(),
+        "delivering_complete": delivering_complete,
+        "delivering_ratio_to_forwarder": (delivered_rate / baselines.forwarder * 1000.0).round() / 1000.0,
+        "at_rest": at_rest.to_json(),
         "latency_rate_per_s": args.rate,
         "latency_seconds": args.seconds,
         "latency_events": latencies.len(),
@@ -333,49 +401,4 @@ where
         "backlog_events": memory.ok,
         "backlog_peak_rss_mib": (backlog_rss * 10.0).round() / 10.0,
     })
-}
-
-fn print_table(engine: &str, baseline: f64, f: &Value) {
-    let n = |k: &str| f[k].as_f64().unwrap_or(f64::NAN);
-    println!();
-    println!("| {engine} | figure | target (2 cores) |");
-    println!("|---|---|---|");
-    println!("| no-op baseline | {baseline:.0} req/s | |");
-    println!(
-        "| ingest at saturation | {:.0} accepted/s = {:.0} % of baseline ({:.0} µs relay CPU each) | ≥ {} % |",
-        n("ingest_accepted_per_s"),
-        n("ingest_ratio_to_baseline") * 100.0,
-        n("ingest_relay_cpu_us_per_event"),
-        if engine == "postgres" { 25 } else { 50 }
-    );
-    println!(
-        "| ingest while delivering to a healthy callback | {:.0} accepted/s = {:.0} % of baseline ({:.0} µs relay CPU each) | |",
-        n("ingest_delivering_accepted_per_s"),
-        n("ingest_delivering_ratio_to_baseline") * 100.0,
-        n("ingest_delivering_relay_cpu_us_per_event"),
-    );
-    println!(
-        "| end-to-end latency at {:.0}/s | p50 {:.2} ms, p99 {:.2} ms, p99.9 {:.2} ms | p50 ≤ 5, p99 ≤ 25 ms |",
-        n("latency_rate_per_s"),
-        n("latency_p50_ms"),
-        n("latency_p99_ms"),
-        n("latency_p999_ms")
-    );
-    println!(
-        "| drain of {:.0} events | {:.0} events/s ({:.2} s) | ≥ 10,000/s |",
-        n("drain_events"),
-        n("drain_events_per_s"),
-        n("drain_seconds")
-    );
-    println!(
-        "| peak RSS, {:.0} pending | {:.1} MiB | ≤ 150 MiB |",
-        n("backlog_events"),
-        n("backlog_peak_rss_mib")
-    );
-    println!(
-        "| peak RSS, saturation runs (idle / delivering) | {:.1} / {:.1} MiB | |",
-        n("ingest_peak_rss_mib"),
-        n("ingest_delivering_peak_rss_mib")
-    );
-    println!();
 }

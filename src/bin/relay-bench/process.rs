@@ -1,5 +1,6 @@
-//! The processes under test: the relay (the real binary, beside this one) and the no-op
-//! baseline server (this binary's `noop` mode), each a separate process on 127.0.0.1.
+//! The processes under test: the relay (the real binary, beside this one) and the two
+//! baselines, the no-op server (this binary's `noop` mode) and the no-op forwarder (its
+//! `forward` mode), each a separate process on 127.0.0.1.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -119,6 +120,18 @@ name = "Bench"
         Self::ready(child, port).await
     }
 
+    /// Starts the no-op forwarder (this binary, `forward` mode), forwarding to `callback`.
+    pub async fn forwarder(callback: &str) -> Server {
+        let port = free_port();
+        let listen = format!("127.0.0.1:{port}");
+        let child = Command::new(std::env::current_exe().expect("own path"))
+            .args(["forward", "--listen", &listen, "--callback", callback])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start the no-op forwarder");
+        Self::ready(child, port).await
+    }
+
     async fn ready(child: Child, port: u16) -> Server {
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("address");
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -191,4 +204,43 @@ pub async fn serve_noop(listen: &str) {
         .await
         .expect("bind the no-op server");
     axum::serve(listener, app).await.expect("no-op server");
+}
+
+/// The no-op forwarder: the least a relay can do. It POSTs each body on to `callback` over
+/// kept-alive connections and answers 200 once the callback answered 2xx (502 otherwise):
+/// no verification, no storage. `/readyz` answers at once.
+pub async fn serve_forwarder(listen: &str, callback: &str) {
+    use axum::http::StatusCode;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(1024)
+        .tcp_nodelay(true)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("HTTP client");
+    let callback: std::sync::Arc<str> = callback.into();
+    let forward = move |body: axum::body::Bytes| {
+        let (client, callback) = (client.clone(), callback.clone());
+        async move {
+            let sent = client
+                .post(&*callback)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await;
+            match sent {
+                Ok(r) if r.status().is_success() => {
+                    let _ = r.bytes().await;
+                    StatusCode::OK
+                }
+                _ => StatusCode::BAD_GATEWAY,
+            }
+        }
+    };
+    let app = axum::Router::new()
+        .route("/readyz", axum::routing::get(|| async { "ok" }))
+        .fallback(forward);
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .expect("bind the no-op forwarder");
+    axum::serve(listener, app).await.expect("no-op forwarder");
 }
