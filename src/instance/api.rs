@@ -70,7 +70,7 @@ pub struct ElementRef {
 }
 
 /// A configuration value as given (`null` removes the key). Numbers are kept as text: the relay reads no numeric key,
-/// and the answer echoes strings.
+/// and the answer echoes strings. Objects and lists are kept as their JSON text.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 #[serde(untagged)]
 pub enum ConfigValue {
@@ -83,10 +83,10 @@ pub enum ConfigValue {
 impl<'de> Deserialize<'de> for ConfigValue {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct Scalar;
-        impl Visitor<'_> for Scalar {
+        impl<'de> Visitor<'de> for Scalar {
             type Value = ConfigValue;
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a string, a boolean or null")
+                f.write_str("a string, a boolean, JSON (an object or a list) or null")
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<ConfigValue, E> {
                 Ok(ConfigValue::Text(v.to_string()))
@@ -106,6 +106,16 @@ impl<'de> Deserialize<'de> for ConfigValue {
                     serde_json::Number::from_f64(v)
                         .map_or_else(|| v.to_string(), |n| n.to_string()),
                 ))
+            }
+            // An object or a list (`event.metadata`, `event.notification.triggers`) is kept
+            // as its JSON text, as Cloud Elements keeps it; the key's reader parses it.
+            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<ConfigValue, A::Error> {
+                let value = Value::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(ConfigValue::Text(value.to_string()))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<ConfigValue, A::Error> {
+                let value = Value::deserialize(de::value::SeqAccessDeserializer::new(seq))?;
+                Ok(ConfigValue::Text(value.to_string()))
             }
         }
         d.deserialize_any(Scalar)

@@ -1,6 +1,6 @@
 //! Event-type selection: Cloud Elements' `event.metadata` (event types per Box object) and
-//! `event.notification.triggers` (Box trigger names with `*`, comma-separated or a JSON
-//! array), through V2 and V1. A delivery outside the selection is verified, answered 200 `ignored`
+//! `event.notification.triggers` (Box trigger names with `*`), each as JSON text or JSON,
+//! through V2 and V1. A delivery outside the selection is verified, answered 200 `ignored`
 //! with the reason, not stored, and counted; selected ones are delivered. Bad values: 400
 //! naming the key.
 
@@ -85,8 +85,8 @@ async fn set(app: &TestApp, id: i64, key: &str, value: Value) -> (u16, Value) {
 pub async fn event_metadata_selects_box_events_by_object_and_event_type(engine: Engine) {
     let receiver = Receiver::start().await;
     let app = spawn_admin_app(&engine, &receiver).await;
-    // As Cloud Elements' Box element writes it, as JSON text (API values are scalars).
-    let metadata = json!({"webhook": {"file": {"eventTypes": ["created", "deleted"]}}}).to_string();
+    // As Cloud Elements' Box element writes it: a JSON object.
+    let metadata = json!({"webhook": {"file": {"eventTypes": ["created", "deleted"]}}});
     let id = instance_with(&app, &receiver, json!({ "event.metadata": metadata })).await;
 
     let accepted = send(&app, id, "up", "FILE.UPLOADED").await;
@@ -166,12 +166,12 @@ pub async fn trigger_patterns_select_v2_and_v1_deliveries_in_both_forms(engine: 
     assert_eq!(status, 200);
     assert_ignored(&a);
 
-    // A JSON array, as text.
+    // A JSON array, as the value itself.
     let (status, entry) = set(
         &app,
         id,
         "event.notification.triggers",
-        json!(r#"["COMMENT.*"]"#),
+        json!(["COMMENT.*"]),
     )
     .await;
     assert_eq!(status, 200, "{entry}");
@@ -214,24 +214,24 @@ pub async fn selections_that_name_nothing_box_sends_are_refused(engine: Engine) 
         ),
         (
             "event.notification.triggers",
-            json!(r#"["FILE.*", 3]"#),
+            json!(["FILE.*", 3]),
             "strings",
         ),
         ("event.notification.triggers", json!(" , "), "empty"),
         ("event.metadata", json!("{not json"), "not JSON"),
         (
             "event.metadata",
-            json!(r#"{"file": {"eventTypes": ["created"]}}"#),
+            json!({"file": {"eventTypes": ["created"]}}),
             "webhook",
         ),
         (
             "event.metadata",
-            json!(r#"{"webhook": {"files": {"eventTypes": []}}}"#),
+            json!({"webhook": {"files": {"eventTypes": []}}}),
             "`file`",
         ),
         (
             "event.metadata",
-            json!(r#"{"webhook": {"file": {"eventTypes": ["moved"]}}}"#),
+            json!({"webhook": {"file": {"eventTypes": ["moved"]}}}),
             "moved",
         ),
     ] {
