@@ -385,8 +385,7 @@ pub async fn failure_policies_other_than_retry_or_queue_are_refused(engine: Engi
     bad.insert("RELAY__DELIVERY__FAILURE_POLICY".into(), "drop".into());
     let text = test_config("sqlite://unused.db", "http://127.0.0.1:1", "");
     let error = Config::from_toml(&text, &bad)
-        .err()
-        .expect("an unknown policy is refused")
+        .expect_err("an unknown policy is refused")
         .to_string();
     assert!(error.contains("failure_policy"), "{error}");
     assert!(error.contains("queue"), "{error}");
