@@ -1,11 +1,12 @@
 //! The admin API, in Cloud Elements' platform shape: instances ([`instances`]), the event log
-//! and replays ([`events`]), an instance's configuration entries and state
+//! and replays ([`events`]), event analytics ([`analytics`]), an instance's configuration entries and state
 //! ([`configuration`]), and its OpenAPI document ([`doc`], generated from the routes and
 //! types), behind `Authorization: User <user_secret>, Organization <organization_secret>`;
 //! and an instance's Box webhooks ([`webhooks`]), behind `User <user_secret>, Element
 //! <instance token>`. With no secrets configured none of these routes exist (404). Handlers
 //! read typed input, call the [`AdminService`] and render a typed answer.
 
+pub mod analytics;
 pub mod configuration;
 pub mod doc;
 pub mod events;
@@ -123,6 +124,9 @@ fn platform() -> OpenApiRouter<AdminState> {
         .routes(routes!(configuration::show, configuration::patch))
         .routes(routes!(configuration::enable, configuration::disable))
         .routes(routes!(events::list))
+        .routes(routes!(analytics::totals))
+        .routes(routes!(analytics::by_instance))
+        .routes(routes!(analytics::by_account))
         .routes(routes!(events::replay_all))
         .routes(routes!(events::show))
         .routes(routes!(events::replay))
@@ -217,7 +221,7 @@ mod tests {
     #[test]
     fn the_document_names_every_route_with_its_credentials() {
         let doc: serde_json::Value = serde_json::from_str(&DOCUMENT).unwrap();
-        assert_eq!(doc["paths"].as_object().unwrap().len(), 14);
+        assert_eq!(doc["paths"].as_object().unwrap().len(), 17);
         let schemes = &doc["components"]["securitySchemes"];
         assert!(schemes["platform"]["description"]
             .as_str()
