@@ -37,6 +37,7 @@ mod admin_events;
 mod admin_instances;
 mod admin_secrets;
 mod admin_validation;
+mod analytics;
 mod box_api;
 mod box_lifecycle;
 mod box_tokens;
