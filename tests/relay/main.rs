@@ -48,6 +48,8 @@ mod ce_instances;
 mod ce_replace;
 mod cli;
 mod config_checks;
+mod console_auth;
+mod console_browser;
 mod corrupt_rows;
 mod crash_restart;
 mod delivery;
