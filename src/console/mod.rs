@@ -15,16 +15,24 @@
 //!   `Cache-Control: no-store`).
 //! - [`instances`]: the instances list, an instance's page (tabs Configuration · Events ·
 //!   Box webhooks), enable/disable, delete; the New instance and Edit forms ([`form`]).
+//! - [`overview`]: `/console`, the backlog and the last hour's and day's events and latency,
+//!   per instance and in total, as SVG [`charts`].
+//! - [`events`]: an instance's Events tab (filter, paging, Replay failed events) and an
+//!   event's page (bodies, attempts timeline, Replay); [`live`] refreshes the tab's rows.
 //! - [`signin`]: the sign-in and sign-out pages, with failed sign-ins slowed down per client
 //!   address ([`throttle`]).
 //!
 //! A page handler is `async fn(session: ConsoleSession, State(state): State<ConsoleState>,
 //! …) -> Response` returning `layout::page(&session, Nav::…, "Title", markup)`.
 
+pub mod charts;
+pub mod events;
 pub mod form;
 pub mod guard;
 pub mod instances;
 pub mod layout;
+pub mod live;
+pub mod overview;
 pub mod session;
 pub mod signin;
 pub mod throttle;
@@ -86,8 +94,8 @@ pub fn routes(config: &Config, admin: Option<AdminState>) -> Router {
     };
     let state = ConsoleState::new(config, admin);
     Router::new()
-        .route("/console", get(home))
-        .route("/console/", get(home))
+        .route("/console", get(overview::page))
+        .route("/console/", get(overview::page))
         .route("/console/sign-in", get(signin::page).post(signin::sign_in))
         .route("/console/sign-out", post(signin::sign_out))
         .route(
@@ -106,6 +114,18 @@ pub fn routes(config: &Config, admin: Option<AdminState>) -> Router {
             "/console/instances/{id}/delete",
             get(instances::confirm_delete).post(instances::delete),
         )
+        .route("/console/instances/{id}/events", get(events::list))
+        .route("/console/instances/{id}/events/rows", get(live::event_rows))
+        .route(
+            "/console/instances/{id}/events/replay-failed",
+            post(events::replay_failed),
+        )
+        .route("/console/instances/{id}/events/{event}", get(events::show))
+        .route(
+            "/console/instances/{id}/events/{event}/replay",
+            post(events::replay),
+        )
+        .route(live::SCRIPT_PATH, get(live::script))
         .route("/console/assets/{file}", get(layout::asset))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -113,18 +133,4 @@ pub fn routes(config: &Config, admin: Option<AdminState>) -> Router {
         ))
         .layer(axum::extract::DefaultBodyLimit::max(FORM_LIMIT))
         .with_state(state)
-}
-
-/// `/console`: the overview (issue 14 item 8 puts its charts here; until then, a pointer to
-/// the instances).
-async fn home(session: ConsoleSession) -> axum::response::Response {
-    layout::page(
-        &session,
-        layout::Nav::Overview,
-        "Overview",
-        maud::html! {
-            h1 { "Overview" }
-            p { a href="/console/instances" { "Instances" } }
-        },
-    )
 }

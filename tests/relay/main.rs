@@ -50,6 +50,8 @@ mod cli;
 mod config_checks;
 mod console_auth;
 mod console_browser;
+mod console_events;
+mod console_overview;
 mod corrupt_rows;
 mod crash_restart;
 mod delivery;
