@@ -84,9 +84,10 @@ fn label(v: f64) -> String {
 /// Axes, y labels (0, half, max), a few x labels and the legend.
 fn frame(chart: &Chart, max: f64) -> Markup {
     let n = chart.labels.len();
-    // At most six x labels, evenly spread, the last one always.
+    // At most seven x labels, evenly spread, and the last one unless it would touch the one
+    // before.
     let step = n.div_ceil(6).max(1);
-    let shown = (0..n).filter(|i| i % step == 0 || *i == n - 1);
+    let shown = (0..n).filter(|i| i % step == 0 || (*i == n - 1 && i % step > step / 2));
     let base = HEIGHT - BOTTOM;
     html! {
         @for v in [0.0, max / 2.0, max] {

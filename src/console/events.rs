@@ -59,7 +59,12 @@ impl EventsQuery {
 }
 
 fn badge(status: Status) -> Markup {
-    html! { span class=(format!("badge status-{}", status.as_str())) { (status.as_str()) } }
+    // console.css colours `pending` (also for `delivering`), `delivered` and `failed`.
+    let class = match status {
+        Status::Delivering => "pending",
+        s => s.as_str(),
+    };
+    html! { span class=(format!("badge {class}")) { (status.as_str()) } }
 }
 
 /// The rows of a page of events (also what the live refresh swaps in).
@@ -112,6 +117,7 @@ pub async fn list(
         .is_none()
         .then(|| format!("/console/instances/{id}/events/rows?{filter}"));
     let content = html! {
+        (super::live::stylesheet())
         (heading(&instance, "events"))
         @if let Some(n) = query.replayed {
             p.notice role="status" { (n) " failed event(s) queued for delivery again." }
@@ -134,7 +140,7 @@ pub async fn list(
             }
         }
         div.table-wrap {
-            table.events {
+            table.events.responsive {
                 caption.visually-hidden { "Events of " (instance.name) ", newest first" }
                 thead { tr {
                     th { "Event" } th { "Status" } th.num { "Attempts" } th { "Received" }
@@ -234,6 +240,7 @@ pub async fn show(
     };
     let e = &detail.summary;
     let content = html! {
+        (super::live::stylesheet())
         (heading(&instance, "events"))
         p { a href=(format!("/console/instances/{id}/events")) { "← All events" } }
         @if query.replayed.is_some() {

@@ -3,7 +3,8 @@
 //! the store, so events accepted by any replica appear; the vendored `live.js`
 //! ([`SCRIPT_PATH`]) fetches it every second and swaps the rows in. Polling, not server-sent
 //! events: a request a second per open tab is cheap, survives proxies that buffer streams,
-//! and needs no connection held per viewer on each replica.
+//! and needs no connection held per viewer on each replica. The events pages' and the
+//! overview's stylesheet is served here too ([`STYLE_PATH`]).
 
 use axum::extract::{Path, Query, State};
 use axum::http::header::{HeaderName, CACHE_CONTROL, CONTENT_TYPE};
@@ -18,6 +19,29 @@ pub const SCRIPT_PATH: &str = "/console/assets/live.js";
 
 /// The script: polls the rows fragment every second.
 const SCRIPT: &str = include_str!("../../assets/console/live.js");
+
+/// Where the events pages' and the overview's stylesheet is served.
+pub const STYLE_PATH: &str = "/console/assets/events.css";
+
+/// The stylesheet of the events pages and the overview (after `console.css`).
+const STYLE: &str = include_str!("../../assets/console/events.css");
+
+/// `GET /console/assets/events.css`.
+pub async fn style() -> Response {
+    (
+        [
+            (CONTENT_TYPE, "text/css; charset=utf-8"),
+            (CACHE_CONTROL, "public, max-age=300"),
+        ],
+        STYLE,
+    )
+        .into_response()
+}
+
+/// The stylesheet's `<link>`, for the pages that use it.
+pub fn stylesheet() -> maud::Markup {
+    maud::html! { link rel="stylesheet" href=(STYLE_PATH); }
+}
 
 /// `GET /console/assets/live.js`.
 pub async fn script() -> Response {

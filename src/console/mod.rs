@@ -126,6 +126,7 @@ pub fn routes(config: &Config, admin: Option<AdminState>) -> Router {
             post(events::replay),
         )
         .route(live::SCRIPT_PATH, get(live::script))
+        .route(live::STYLE_PATH, get(live::style))
         .route("/console/assets/{file}", get(layout::asset))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

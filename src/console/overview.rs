@@ -149,7 +149,7 @@ fn span(state: &ConsoleState, span: &Span, series: &Series) -> Markup {
                 p.muted { "No events in this period." }
             } @else {
                 div.table-wrap {
-                    table {
+                    table.responsive {
                         caption.visually-hidden { (span.title) " per instance" }
                         thead { tr {
                             th { "Instance" } th.num { "Accepted" } th.num { "Delivered" }
@@ -207,6 +207,7 @@ pub async fn page(session: ConsoleSession, State(state): State<ConsoleState>) ->
     }
     let undelivered = backlog.counts.pending + backlog.counts.delivering;
     let content = html! {
+        (super::live::stylesheet())
         h1 { "Overview" }
         section aria-labelledby="backlog" {
             h2 id="backlog" { "Backlog" }
