@@ -15,6 +15,8 @@
 //!   `Cache-Control: no-store`).
 //! - [`instances`]: the instances list, an instance's page (tabs Configuration · Events ·
 //!   Box webhooks), enable/disable, delete; the New instance and Edit forms ([`form`]).
+//! - [`oauth`]: Connect Box, the OAuth flow from the New instance form to Box and back.
+//! - [`webhooks`]: an instance's Box webhooks (list, Create webhook, Delete).
 //! - [`signin`]: the sign-in and sign-out pages, with failed sign-ins slowed down per client
 //!   address ([`throttle`]).
 //!
@@ -25,9 +27,11 @@ pub mod form;
 pub mod guard;
 pub mod instances;
 pub mod layout;
+pub mod oauth;
 pub mod session;
 pub mod signin;
 pub mod throttle;
+pub mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -106,6 +110,17 @@ pub fn routes(config: &Config, admin: Option<AdminState>) -> Router {
             "/console/instances/{id}/delete",
             get(instances::confirm_delete).post(instances::delete),
         )
+        .route(
+            "/console/instances/{id}/webhooks",
+            get(webhooks::list).post(webhooks::create),
+        )
+        .route(
+            "/console/instances/{id}/webhooks/{hook}/delete",
+            post(webhooks::delete),
+        )
+        .route("/console/oauth/box/start", post(oauth::start))
+        .route(oauth::CALLBACK_PATH, get(oauth::callback))
+        // Register further pages here (the events pages: /console/instances/{id}/events).
         .route("/console/assets/{file}", get(layout::asset))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
