@@ -106,21 +106,24 @@ impl Browser {
         self.client.current_url().await.unwrap().path().to_string()
     }
 
-    /// The visible text of the page.
+    /// The visible text of the page (read again if the page was replaced meanwhile).
     pub async fn text(&self) -> String {
-        self.client
+        eventually("the page's text", || self.try_text()).await
+    }
+
+    async fn try_text(&self) -> Result<String, String> {
+        let body = self
+            .client
             .find(Locator::Css("body"))
             .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
+            .map_err(|e| e.to_string())?;
+        body.text().await.map_err(|e| e.to_string())
     }
 
     /// Waits until the page's text contains `what`, and returns the text.
     pub async fn wait_for_text(&self, what: &str) -> String {
         eventually(&format!("the page to show {what:?}"), || async {
-            let text = self.text().await;
+            let text = self.try_text().await?;
             if text.contains(what) {
                 Ok(text)
             } else {
