@@ -17,7 +17,7 @@ use maud::html;
 use serde::Deserialize;
 
 use super::form::{Errors, InstanceForm};
-use super::instances::{form_errors, new_page};
+use super::instances::{form_errors, new_page, refusal};
 use super::layout;
 use super::session::{hash, lookup, random_token, same, NoSession};
 use super::{ConsoleSession, ConsoleState};
@@ -195,7 +195,7 @@ pub async fn callback(
         }
         Err(e) => match form_errors(e) {
             Ok(errors) => new_page(StatusCode::BAD_REQUEST, &session, &input, &errors),
-            Err(page) => page,
+            Err(other) => refusal(other),
         },
     }
 }

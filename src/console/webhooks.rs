@@ -153,9 +153,9 @@ async fn page(
 async fn instance_of(
     state: &ConsoleState,
     raw: &str,
-) -> Result<std::sync::Arc<Instance>, Response> {
-    let id = instance_id(raw)?;
-    state.service.instance(id).await.map_err(refusal)
+) -> Result<std::sync::Arc<Instance>, AdminError> {
+    let id = instance_id(raw).ok_or(AdminError::NotFound("no such instance"))?;
+    state.service.instance(id).await
 }
 
 /// `GET /console/instances/{id}/webhooks`.
@@ -176,7 +176,7 @@ pub async fn list(
             )
             .await
         }
-        Err(r) => r,
+        Err(e) => refusal(e),
     }
 }
 
@@ -189,7 +189,7 @@ pub async fn create(
 ) -> Response {
     let instance = match instance_of(&state, &raw).await {
         Ok(i) => i,
-        Err(r) => return r,
+        Err(e) => return refusal(e),
     };
     let form = read_form(&body);
     let request = json!({
@@ -230,7 +230,7 @@ pub async fn delete(
 ) -> Response {
     let instance = match instance_of(&state, &raw).await {
         Ok(i) => i,
-        Err(r) => return r,
+        Err(e) => return refusal(e),
     };
     let result = match state.service.own_webhook(&instance, &hook).await {
         Ok(row) => state.service.delete_webhook(&instance, &row).await,
