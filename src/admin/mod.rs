@@ -25,6 +25,10 @@ use crate::invalid::InvalidValue;
 use crate::metrics::Metrics;
 use crate::store::{Store, StoreError};
 
+/// Cloud Elements' numeric id of the Box element: `/elements/1/oauth/url` is
+/// `/elements/box/oauth/url`.
+pub const BOX_ELEMENT_ID: i64 = 1;
+
 /// Why an admin operation did not happen.
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {

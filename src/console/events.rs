@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{html, Markup};
 use serde::Deserialize;
 
-use super::instances::{heading, instance_id, refusal, when};
+use super::instances::{heading, instance_id, no_such_instance, refusal, when};
 use super::layout::{self, csrf_field, Nav};
 use super::{ConsoleSession, ConsoleState};
 use crate::admin::events::LogQuery;
@@ -97,9 +97,8 @@ pub async fn list(
     Path(raw): Path<String>,
     Query(query): Query<EventsQuery>,
 ) -> Response {
-    let id = match instance_id(&raw) {
-        Ok(id) => id,
-        Err(r) => return r,
+    let Some(id) = instance_id(&raw) else {
+        return no_such_instance();
     };
     let instance = match state.service.instance(id).await {
         Ok(i) => i,
@@ -220,9 +219,8 @@ pub async fn show(
     Path((raw, raw_event)): Path<(String, String)>,
     Query(query): Query<EventQuery>,
 ) -> Response {
-    let id = match instance_id(&raw) {
-        Ok(id) => id,
-        Err(r) => return r,
+    let Some(id) = instance_id(&raw) else {
+        return no_such_instance();
     };
     let instance = match state.service.instance(id).await {
         Ok(i) => i,
@@ -293,9 +291,8 @@ pub async fn replay(
     State(state): State<ConsoleState>,
     Path((raw, raw_event)): Path<(String, String)>,
 ) -> Response {
-    let id = match instance_id(&raw) {
-        Ok(id) => id,
-        Err(r) => return r,
+    let Some(id) = instance_id(&raw) else {
+        return no_such_instance();
     };
     let Some(event_id) = event_id(&raw_event) else {
         return layout::message(StatusCode::NOT_FOUND, "No such event.");
@@ -321,9 +318,8 @@ pub async fn replay_failed(
     State(state): State<ConsoleState>,
     Path(raw): Path<String>,
 ) -> Response {
-    let id = match instance_id(&raw) {
-        Ok(id) => id,
-        Err(r) => return r,
+    let Some(id) = instance_id(&raw) else {
+        return no_such_instance();
     };
     match state.service.replay_all(id, Status::Failed).await {
         Ok(n) => {

@@ -104,6 +104,17 @@ impl Errors {
         errors
     }
 
+    /// These errors and `text` at `field`.
+    pub fn with(mut self, field: &'static str, text: impl Into<String>) -> Self {
+        self.0.insert(field, text.into());
+        self
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     fn get(&self, field: &str) -> Option<&str> {
         self.0.get(field).map(String::as_str)
     }

@@ -44,12 +44,14 @@ fn capitalized(s: &str) -> String {
         .unwrap_or_default()
 }
 
-/// A positive id, else the console's 404 page.
-pub fn instance_id(raw: &str) -> Result<i64, Response> {
-    raw.parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| layout::message(StatusCode::NOT_FOUND, "No such instance."))
+/// A positive id ([`no_such_instance`] otherwise).
+pub fn instance_id(raw: &str) -> Option<i64> {
+    raw.parse::<i64>().ok().filter(|id| *id > 0)
+}
+
+/// The console's 404 page of an instance.
+pub fn no_such_instance() -> Response {
+    layout::message(StatusCode::NOT_FOUND, "No such instance.")
 }
 
 /// The host of a URL, for the list.
@@ -157,9 +159,8 @@ pub async fn show(
     State(state): State<ConsoleState>,
     Path(raw): Path<String>,
 ) -> Response {
-    let id = match instance_id(&raw) {
-        Ok(id) => id,
-        Err(r) => return r,
+    let Some(id) = instance_id(&raw) else {
+        return no_such_instance();
     };
     let instance = match state.service.instance(id).await {
         Ok(i) => i,
@@ -223,14 +224,15 @@ pub fn new_page(
     layout::page_with_status(status, session, Nav::Instances, "New instance", content)
 }
 
-/// Why a form was not accepted, as errors beside its fields (`None`: another refusal).
-pub fn form_errors(e: AdminError) -> Result<Errors, Response> {
+/// Why a form was not accepted, as errors beside its fields; another refusal is given back
+/// (for [`refusal`]).
+pub fn form_errors(e: AdminError) -> Result<Errors, AdminError> {
     match e {
         AdminError::Invalid(invalid) => Ok(Errors::of(&invalid)),
         // Box's refusal (of an exchange or a grant), as Box phrased it.
         AdminError::Box(b) => Ok(Errors::general(format!("Box refused: {b}"))),
         AdminError::Conflict { detail, .. } => Ok(Errors::general(detail)),
-        other => Err(refusal(other)),
+        other => Err(other),
     }
 }
 
@@ -255,7 +257,7 @@ pub async fn create(
         }
         Err(e) => match form_errors(e) {
             Ok(errors) => new_page(StatusCode::BAD_REQUEST, &session, &input, &errors),
-            Err(page) => page,
+            Err(other) => refusal(other),
         },
     }
 }
@@ -281,9 +283,8 @@ pub async fn edit(
     State(state): State<ConsoleState>,
     Path(raw): Path<String>,
 ) -> Response {
-    let id = match instance_id(&raw) {
-        Ok(id) => id,
-        Err(r) => return r,
+    let Some(id) = instance_id(&raw) else {
+        return no_such_instance();
     };
     match state.service.instance(id).await {
         Ok(i) if i.origin == Origin::Config => layout::message(
@@ -308,9 +309,8 @@ pub async fn update(
     Path(raw): Path<String>,
     Form(input): Form<InstanceForm>,
 ) -> Response {
-    let id = match instance_id(&raw) {
-        Ok(id) => id,
-        Err(r) => return r,
+    let Some(id) = instance_id(&raw) else {
+        return no_such_instance();
     };
     let result = match request_of(&input.patch_body()) {
         Ok(request) => state.service.patch_instance(id, &request).await,
@@ -331,16 +331,15 @@ pub async fn update(
                     &input,
                     &errors,
                 ),
-                Err(page) => page,
+                Err(other) => refusal(other),
             }
         }
     }
 }
 
 async fn set_enabled(state: &ConsoleState, raw: &str, enabled: bool) -> Response {
-    let id = match instance_id(raw) {
-        Ok(id) => id,
-        Err(r) => return r,
+    let Some(id) = instance_id(raw) else {
+        return no_such_instance();
     };
     match state.service.set_enabled(id, enabled).await {
         Ok(_) => Redirect::to(&format!("/console/instances/{id}")).into_response(),
@@ -372,9 +371,8 @@ pub async fn confirm_delete(
     State(state): State<ConsoleState>,
     Path(raw): Path<String>,
 ) -> Response {
-    let id = match instance_id(&raw) {
-        Ok(id) => id,
-        Err(r) => return r,
+    let Some(id) = instance_id(&raw) else {
+        return no_such_instance();
     };
     let instance = match state.service.instance(id).await {
         Ok(i) => i,
@@ -402,9 +400,8 @@ pub async fn delete(
     State(state): State<ConsoleState>,
     Path(raw): Path<String>,
 ) -> Response {
-    let id = match instance_id(&raw) {
-        Ok(id) => id,
-        Err(r) => return r,
+    let Some(id) = instance_id(&raw) else {
+        return no_such_instance();
     };
     match state.service.delete_instance(id).await {
         Ok(_) => Redirect::to("/console/instances").into_response(),

@@ -11,7 +11,7 @@ use axum::http::header::{HeaderName, CACHE_CONTROL, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 
 use super::events::{rows, EventsQuery};
-use super::instances::{instance_id, refusal};
+use super::instances::{instance_id, no_such_instance, refusal};
 use super::{ConsoleSession, ConsoleState};
 
 /// Where the script is served.
@@ -63,9 +63,8 @@ pub async fn event_rows(
     Path(raw): Path<String>,
     Query(query): Query<EventsQuery>,
 ) -> Response {
-    let id = match instance_id(&raw) {
-        Ok(id) => id,
-        Err(r) => return r,
+    let Some(id) = instance_id(&raw) else {
+        return no_such_instance();
     };
     let query = EventsQuery {
         cursor: None,

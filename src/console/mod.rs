@@ -19,6 +19,8 @@
 //!   per instance and in total, as SVG [`charts`].
 //! - [`events`]: an instance's Events tab (filter, paging, Replay failed events) and an
 //!   event's page (bodies, attempts timeline, Replay); [`live`] refreshes the tab's rows.
+//! - [`oauth`]: Connect Box, the OAuth flow from the New instance form to Box and back.
+//! - [`webhooks`]: an instance's Box webhooks (list, Create webhook, Delete).
 //! - [`signin`]: the sign-in and sign-out pages, with failed sign-ins slowed down per client
 //!   address ([`throttle`]).
 //!
@@ -32,10 +34,12 @@ pub mod guard;
 pub mod instances;
 pub mod layout;
 pub mod live;
+pub mod oauth;
 pub mod overview;
 pub mod session;
 pub mod signin;
 pub mod throttle;
+pub mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -114,6 +118,16 @@ pub fn routes(config: &Config, admin: Option<AdminState>) -> Router {
             "/console/instances/{id}/delete",
             get(instances::confirm_delete).post(instances::delete),
         )
+        .route(
+            "/console/instances/{id}/webhooks",
+            get(webhooks::list).post(webhooks::create),
+        )
+        .route(
+            "/console/instances/{id}/webhooks/{hook}/delete",
+            post(webhooks::delete),
+        )
+        .route("/console/oauth/box/start", post(oauth::start))
+        .route(oauth::CALLBACK_PATH, get(oauth::callback))
         .route("/console/instances/{id}/events", get(events::list))
         .route("/console/instances/{id}/events/rows", get(live::event_rows))
         .route(

@@ -106,21 +106,24 @@ impl Browser {
         self.client.current_url().await.unwrap().path().to_string()
     }
 
-    /// The visible text of the page.
+    /// The visible text of the page (read again if the page was replaced meanwhile).
     pub async fn text(&self) -> String {
-        self.client
+        eventually("the page's text", || self.try_text()).await
+    }
+
+    async fn try_text(&self) -> Result<String, String> {
+        let body = self
+            .client
             .find(Locator::Css("body"))
             .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
+            .map_err(|e| e.to_string())?;
+        body.text().await.map_err(|e| e.to_string())
     }
 
     /// Waits until the page's text contains `what`, and returns the text.
     pub async fn wait_for_text(&self, what: &str) -> String {
         eventually(&format!("the page to show {what:?}"), || async {
-            let text = self.text().await;
+            let text = self.try_text().await?;
             if text.contains(what) {
                 Ok(text)
             } else {
@@ -318,4 +321,35 @@ impl Browser {
         self.click_button("Sign in").await;
         self.wait_for_text("Sign out").await;
     }
+}
+
+/// A relay for the console's tests: admin API on, listening on a port chosen now so that
+/// `server.public_url` (Connect Box's `redirect_uri`, Box webhooks' address) is its own
+/// address; with `fake`, Box's API, token endpoint and authorize page are the fake's.
+pub async fn spawn_console_app(
+    engine: &super::Engine,
+    receiver: &super::Receiver,
+    fake: Option<&super::FakeBox>,
+) -> super::TestApp {
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let public = format!("http://{listen}");
+    let mut env = super::admin_env(&[
+        ("RELAY__SERVER__LISTEN", &listen),
+        ("RELAY__SERVER__PUBLIC_URL", &public),
+        ("RELAY__SECRETS__ENCRYPTION_KEY", super::SECRETS_KEY),
+    ]);
+    if let Some(fake) = fake {
+        env.insert("RELAY__BOX__API_URL".into(), fake.url());
+        env.insert("RELAY__BOX__OAUTH_URL".into(), fake.url());
+        env.insert("RELAY__BOX__AUTHORIZE_URL".into(), fake.authorize_url());
+    }
+    super::spawn_app_env(engine, receiver, &env).await
+}
+
+/// The number of instances the admin API lists.
+pub async fn instance_count(app: &super::TestApp) -> usize {
+    let (status, list) = app.admin(reqwest::Method::GET, "/instances", None).await;
+    assert_eq!(status, 200);
+    list.as_array().unwrap().len()
 }
