@@ -208,7 +208,8 @@ impl Application {
                 health,
             },
         );
-        let app = router(state, config.server.request_timeout());
+        let pages = crate::console::routes(&config, state.admin.clone());
+        let app = router(state, config.server.request_timeout(), pages);
         let limits = connection_limits(&config);
         tracing::info!(
             addr = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(),

@@ -9,7 +9,8 @@
 //!
 //! [`box_api`] calls Box for an instance (OAuth tokens, Box webhooks through the relay).
 //! [`admin`] carries out what operators ask (instances, replays, Box webhooks), reading
-//! typed [`input`]; [`config`] and [`instance`] describe what the relay serves; [`app`]
+//! typed [`input`]; [`console`] is the operator's browser pages over the same service;
+//! [`config`] and [`instance`] describe what the relay serves; [`app`]
 //! wires it together;
 //! [`cli`] holds the helper commands (`box-sign`, `receive`, `events`, `secrets`);
 //! [`telemetry`] sets up logs and [`metrics`] counts what happens, for `GET /metrics`;
@@ -20,7 +21,7 @@
 //! Imports point one way, down this list (`tests/relay/dependencies.rs` fails on a cycle):
 //! `clock`, `invalid`, `suggest`, `secret` → `input`, `destination`, `store` →
 //! `box_webhook` → `instance` → `config` → `event` → `metrics` → `delivery` → `ingest` →
-//! `box_api` → `admin` → `http` → `app`, `cli`, `telemetry`.
+//! `box_api` → `admin` → `http` → `console` → `app`, `cli`, `telemetry`.
 #![forbid(unsafe_code)]
 
 pub mod admin;
@@ -30,6 +31,7 @@ pub mod box_webhook;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod console;
 pub mod delivery;
 pub mod destination;
 pub mod event;

@@ -1,11 +1,13 @@
 //! What the admin surfaces do, apart from how they are asked: instances ([`instances`]), the
-//! event log and replays ([`events`]), resuming suspended instances ([`suspension`]), and an
-//! instance's Box webhooks ([`webhooks`], whose request is [`hook_request`]). Each
+//! event log and replays ([`events`]), analytics ([`analytics`]), resuming suspended
+//! instances ([`suspension`]), and an instance's Box webhooks ([`webhooks`], whose request
+//! is [`hook_request`]). Each
 //! change is carried through here in order: write the store → reload this replica's instance
 //! registry → wake delivery. The HTTP admin API (`http::admin`) reads a request into typed
 //! input, calls [`AdminService`] and renders its answer; the operator console will call the
 //! same service.
 
+pub mod analytics;
 pub mod configuration;
 pub mod events;
 pub mod hook_request;

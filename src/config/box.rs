@@ -23,6 +23,10 @@ pub struct BoxConfig {
     /// Base URL of Box's OAuth 2.0 token endpoint (`{oauth_url}/oauth2/token`).
     #[serde(with = "typed::http_url")]
     pub oauth_url: Url,
+    /// Box's OAuth 2.0 authorize page, where the console's **Connect Box** and
+    /// `GET /elements/box/oauth/url` send the user to consent.
+    #[serde(with = "typed::http_url")]
+    pub authorize_url: Url,
     /// The former name of `secrets.encryption_key`, still accepted as the same key.
     #[serde(with = "typed::optional_key")]
     pub token_key: Option<EncryptionKey>,
@@ -41,6 +45,8 @@ impl Default for BoxConfig {
             max_future_skew_secs: 60,
             api_url: box_api.clone(),
             oauth_url: box_api,
+            authorize_url: Url::parse("https://account.box.com/api/oauth2/authorize")
+                .expect("the default is valid"),
             token_key: None,
             allow_unknown_triggers: false,
         }

@@ -236,14 +236,16 @@ impl IntoResponse for ApiError {
 
 /// Every error answer is `{"code","detail"}` JSON, including those the framework writes
 /// itself (405 for a method a route lacks, extractor rejections such as a 413 or a body
-/// that is not JSON, the 408 of the request timeout): their text becomes the detail.
+/// that is not JSON, the 408 of the request timeout): their text becomes the detail. HTML
+/// answers (the console's refusal pages) pass as they are.
 pub async fn json_errors(response: Response) -> Response {
     let status = response.status();
     let is_json = response
         .headers()
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
+        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/html"));
+    // The console's pages answer their refusals as pages.
     if status.as_u16() < 400 || is_json {
         return response;
     }

@@ -24,8 +24,9 @@ use axum::Router;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-/// The router with every route.
-pub fn router(state: AppState, request_timeout: Duration) -> Router {
+/// The router with every route, and `pages` (the operator console, built above this module)
+/// under the same timeout and tracing.
+pub fn router(state: AppState, request_timeout: Duration, pages: Router) -> Router {
     let body_limit = state.ingest.body_limit;
     // Admin bodies: a declared length over the limit is refused before anything is read.
     // Under Cloud Elements' base path the admin API answers as Cloud Elements did
@@ -63,6 +64,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .merge(admin)
         .fallback(|| async { error::ApiError::NotFound("no such route") })
         .with_state(state)
+        .merge(pages)
         .layer(axum::middleware::map_response(error::json_errors))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,

@@ -145,6 +145,7 @@ impl AppState {
             admin: AdminAuth::from_config(&config.admin).map(|auth| AdminState {
                 auth: Arc::new(auth),
                 service,
+                authorize_url: Arc::new(config.box_.authorize_url.clone()),
             }),
         }
     }

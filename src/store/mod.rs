@@ -1,15 +1,19 @@
 //! Stage three: durable storage, one concrete [`Store`] over two engines: the embedded
 //! SQLite file ([`sqlite`]) and the shared PostgreSQL server ([`postgres`]). The statements
 //! both engines share are written once, as ordinary methods, by concern: the event log,
-//! replays and queue statistics ([`events`]), instances ([`instances`]), Box tokens and
-//! webhooks ([`box_api`]), suspended instances ([`suspensions`]); they run through
-//! `sql.rs`. Only what must differ is per engine: the batch insert, the claim, the outcome recording and the next due time (and opening,
+//! replays and queue statistics ([`events`]), analytics per interval ([`analytics`]),
+//! instances ([`instances`]), Box tokens and webhooks ([`box_api`]), suspended instances
+//! ([`suspensions`]), operator console sessions ([`sessions`]) and its per-instance counts
+//! ([`activity`]); they run through `sql.rs`. Only what must differ is per engine:
+//! the batch insert, the claim, the outcome recording and the next due time (and opening,
 //! and `secrets rotate`'s locking in [`rotate`]). Rows are typed ([`records`], [`Status`]);
 //! one that does not decode is an error ([`StoreError::Corrupt`]), logged and counted.
 //! Bodies are stored compressed ([`body`]) and read back byte for byte.
 //! Instance secrets are sealed under the store's key ([`secrets`]). The store imports
 //! nothing above it; the group-commit writer that feeds it is `crate::ingest`.
 
+pub mod activity;
+pub mod analytics;
 pub mod body;
 pub mod box_api;
 mod error;
@@ -21,6 +25,7 @@ pub mod postgres;
 pub mod records;
 pub mod rotate;
 pub mod secrets;
+pub mod sessions;
 mod sql;
 pub mod sqlite;
 mod status;

@@ -91,7 +91,7 @@ pub async fn the_openapi_document_matches_the_admin_api(engine: Engine) {
             operations += 1;
         }
     }
-    assert_eq!(operations, 25);
+    assert_eq!(operations, 30);
 
     // Real answers carry the documented properties, no more, no fewer.
     let created = app
@@ -148,6 +148,14 @@ pub async fn the_openapi_document_matches_the_admin_api(engine: Engine) {
     app.wait_for_status(id, Status::Delivered).await;
     let (_, events) = app.admin(Method::GET, "/instances/1/events", None).await;
     conforms(&doc, "get", "/instances/{id}/events", &events);
+    for route in [
+        "/instances/events/analytics",
+        "/instances/events/analytics/instances",
+        "/instances/events/analytics/accounts",
+    ] {
+        let (_, buckets) = app.admin(Method::GET, route, None).await;
+        conforms(&doc, "get", route, &buckets);
+    }
     let (_, detail) = app
         .admin(Method::GET, &format!("/instances/events/{id}"), None)
         .await;

@@ -1,15 +1,18 @@
 //! The admin API, in Cloud Elements' platform shape: instances ([`instances`]), the event log
-//! and replays ([`events`]), an instance's configuration entries and state
-//! ([`configuration`]), resuming a suspended instance ([`suspension`]), and its OpenAPI
-//! document ([`doc`], generated from the routes and types), behind `Authorization: User <user_secret>, Organization <organization_secret>`;
+//! and replays ([`events`]), event analytics ([`analytics`]), an instance's configuration
+//! entries and state ([`configuration`]), resuming a suspended instance ([`suspension`]),
+//! Box's authorize URL ([`oauth`]), and its OpenAPI document ([`doc`], generated from the
+//! routes and types), behind `Authorization: User <user_secret>, Organization <organization_secret>`;
 //! and an instance's Box webhooks ([`webhooks`]), behind `User <user_secret>, Element
 //! <instance token>`. With no secrets configured none of these routes exist (404). Handlers
 //! read typed input, call the [`AdminService`] and render a typed answer.
 
+pub mod analytics;
 pub mod configuration;
 pub mod doc;
 pub mod events;
 pub mod instances;
+pub mod oauth;
 pub mod suspension;
 pub mod webhooks;
 
@@ -41,6 +44,8 @@ pub struct AdminState {
     pub auth: Arc<AdminAuth>,
     /// The operations.
     pub service: AdminService,
+    /// `box.authorize_url`, for `/elements/box/oauth/url`.
+    pub authorize_url: Arc<url::Url>,
 }
 
 /// The configured credentials, kept as digests so that comparing them takes the same time
@@ -129,9 +134,13 @@ fn platform() -> OpenApiRouter<AdminState> {
         .routes(routes!(configuration::enable, configuration::disable))
         .routes(routes!(suspension::resume))
         .routes(routes!(events::list))
+        .routes(routes!(analytics::totals))
+        .routes(routes!(analytics::by_instance))
+        .routes(routes!(analytics::by_account))
         .routes(routes!(events::replay_all))
         .routes(routes!(events::show))
         .routes(routes!(events::replay))
+        .routes(routes!(oauth::url_get, oauth::url_post))
         .routes(routes!(openapi))
 }
 
@@ -223,7 +232,7 @@ mod tests {
     #[test]
     fn the_document_names_every_route_with_its_credentials() {
         let doc: serde_json::Value = serde_json::from_str(&DOCUMENT).unwrap();
-        assert_eq!(doc["paths"].as_object().unwrap().len(), 15);
+        assert_eq!(doc["paths"].as_object().unwrap().len(), 19);
         let schemes = &doc["components"]["securitySchemes"];
         assert!(schemes["platform"]["description"]
             .as_str()

@@ -77,7 +77,7 @@ pub async fn serve(
             _ = table.make_room() => {}
             _ = shutdown.cancelled() => break,
         }
-        let (stream, _) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(e) => {
@@ -92,7 +92,7 @@ pub async fn serve(
         let _ = stream.set_nodelay(true);
         let registered = table.register();
         let conn = registered.connection.clone();
-        let service = TowerToHyperService::new(counted(app.clone(), conn.clone()));
+        let service = TowerToHyperService::new(counted(app.clone(), conn.clone(), peer));
         let connection = builder
             .serve_connection(TokioIo::new(stream), service)
             .into_owned();
@@ -122,13 +122,17 @@ pub async fn serve(
 fn counted(
     app: Router,
     conn: Arc<connections::Connection>,
+    peer: std::net::SocketAddr,
 ) -> impl tower::Service<
     Request<Incoming>,
     Response = axum::response::Response,
     Error = Infallible,
     Future = impl Send,
 > + Clone {
-    tower::service_fn(move |req: Request<Incoming>| {
+    tower::service_fn(move |mut req: Request<Incoming>| {
+        // The client's address, for handlers that need it (the console's sign-in throttle).
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo(peer));
         let in_progress = conn.begin();
         let app = app.clone();
         async move {

@@ -3,7 +3,10 @@
 //! response shapes and error bodies, plus knobs to expire and revoke tokens, to make the
 //! next call fail as Box does, to page Box's list (`next_marker`) in small pages, and to have
 //! Box create or delete a webhook by itself. One Box account and app: a second webhook on a
-//! target answers 409 `conflict`, as Box does for the same app and user.
+//! target answers 409 `conflict`, as Box does for the same app and user. Its authorize page
+//! (`/api/oauth2/authorize`, as Box's `account.box.com`) is a plain HTML page with **Grant
+//! access to Box** and **Deny access** links back to the `redirect_uri`, for the console's
+//! browser tests.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
@@ -44,6 +47,8 @@ struct FakeState {
     page_size: AtomicUsize,
     /// The `marker` of each list call (`None` for the first page).
     markers: Mutex<Vec<Option<String>>>,
+    /// The query of each visit to the authorize page.
+    authorizations: Mutex<Vec<HashMap<String, String>>>,
 }
 
 /// A fake Box on 127.0.0.1.
@@ -84,6 +89,7 @@ impl FakeBox {
         state.next_id.store(7_000_001, Ordering::SeqCst);
         let app = Router::new()
             .route("/oauth2/token", post(token))
+            .route("/api/oauth2/authorize", get(authorize))
             .route("/2.0/webhooks", get(list).post(create))
             .route("/2.0/webhooks/{id}", get(show).put(update).delete(delete))
             .with_state(state.clone());
@@ -173,6 +179,16 @@ impl FakeBox {
             .unwrap()
             .insert(id.clone(), webhook);
         id
+    }
+
+    /// The authorize page's address (`box.authorize_url`).
+    pub fn authorize_url(&self) -> String {
+        format!("http://{}/api/oauth2/authorize", self.addr)
+    }
+
+    /// The query of each visit to the authorize page so far.
+    pub fn authorizations(&self) -> Vec<HashMap<String, String>> {
+        self.state.authorizations.lock().unwrap().clone()
     }
 
     /// The next API call answers this Box error (with `Retry-After` when given).
@@ -392,4 +408,46 @@ async fn delete(
         Some(_) => StatusCode::NO_CONTENT.into_response(),
         None => box_error(404, "not_found", "Not Found"),
     }
+}
+
+/// Box's consent page: the app's client id must be the fake app's; a grant issues a fresh
+/// code (valid once) and sends the browser to `redirect_uri` with it and `state`.
+async fn authorize(
+    State(state): State<Arc<FakeState>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    state.authorizations.lock().unwrap().push(q.clone());
+    let get = |k: &str| q.get(k).cloned().unwrap_or_default();
+    if get("response_type") != "code" || get("client_id") != BOX_CLIENT_ID {
+        return (
+            StatusCode::BAD_REQUEST,
+            axum::response::Html("<h1>Box</h1><p>invalid_request: unknown client</p>"),
+        )
+            .into_response();
+    }
+    let code = format!("code-{}", uuid::Uuid::new_v4().simple());
+    state.codes.lock().unwrap().insert(code.clone());
+    let back = |pairs: &[(&str, &str)]| {
+        let mut url = url::Url::parse(&get("redirect_uri")).unwrap();
+        url.query_pairs_mut().extend_pairs(pairs);
+        // Attribute-safe: the URL is percent-encoded but may hold '&'.
+        url.to_string().replace('&', "&amp;")
+    };
+    let st = get("state");
+    let grant = back(&[("code", &code), ("state", &st)]);
+    let deny = back(&[
+        ("error", "access_denied"),
+        (
+            "error_description",
+            "The user denied access to your application",
+        ),
+        ("state", &st),
+    ]);
+    axum::response::Html(format!(
+        "<!doctype html><html><head><title>Box</title></head><body><h1>Grant access to Box</h1>\
+         <p>webhook-relay would like to access your Box account.</p>\
+         <p><a href=\"{grant}\">Grant access to Box</a> <a href=\"{deny}\">Deny access</a></p>\
+         </body></html>"
+    ))
+    .into_response()
 }

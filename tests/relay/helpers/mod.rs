@@ -4,6 +4,7 @@
 
 mod admin;
 mod app;
+pub mod browser;
 mod eventually;
 mod fake_box;
 mod postgres;
