@@ -91,7 +91,7 @@ pub async fn the_openapi_document_matches_the_admin_api(engine: Engine) {
             operations += 1;
         }
     }
-    assert_eq!(operations, 24);
+    assert_eq!(operations, 26);
 
     // Real answers carry the documented properties, no more, no fewer.
     let created = app
