@@ -48,8 +48,9 @@ impl Throttle {
     pub fn failed(&self, addr: Option<IpAddr>, now: Instant) {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         if !entries.contains_key(&addr) && entries.len() >= MAX_ADDRESSES {
-            // Forget the entries whose wait is over and that are below the free failures.
-            entries.retain(|_, e| e.until > now || e.failures >= FREE_FAILURES);
+            // Forget the addresses whose wait is over and that are below the free failures
+            // (never the overflow slot, which counts for every address that found no room).
+            entries.retain(|k, e| k.is_none() || e.until > now || e.failures >= FREE_FAILURES);
         }
         let key = if entries.contains_key(&addr) || entries.len() < MAX_ADDRESSES {
             addr
