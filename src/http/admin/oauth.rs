@@ -11,10 +11,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::AdminState;
-use crate::instance::api::BOX_ELEMENT_ID;
 use crate::box_api::authorize::authorize_url;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::input;
+use crate::instance::api::BOX_ELEMENT_ID;
 use crate::invalid::InvalidValue;
 
 /// What the authorize URL is built from (query parameters of `GET`, the body of `POST`).
