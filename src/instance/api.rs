@@ -78,6 +78,9 @@ pub enum ConfigValue {
     Text(String),
     /// A boolean (read as `"true"`/`"false"` are).
     Flag(bool),
+    /// A JSON object or list, as its JSON text: taken only by the keys that read JSON
+    /// ([`keys::EVENT_SELECTION`]); any other key refuses it.
+    Json(String),
 }
 
 impl<'de> Deserialize<'de> for ConfigValue {
@@ -111,11 +114,11 @@ impl<'de> Deserialize<'de> for ConfigValue {
             // as its JSON text, as Cloud Elements keeps it; the key's reader parses it.
             fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<ConfigValue, A::Error> {
                 let value = Value::deserialize(de::value::MapAccessDeserializer::new(map))?;
-                Ok(ConfigValue::Text(value.to_string()))
+                Ok(ConfigValue::Json(value.to_string()))
             }
             fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<ConfigValue, A::Error> {
                 let value = Value::deserialize(de::value::SeqAccessDeserializer::new(seq))?;
-                Ok(ConfigValue::Text(value.to_string()))
+                Ok(ConfigValue::Json(value.to_string()))
             }
         }
         d.deserialize_any(Scalar)
@@ -125,7 +128,7 @@ impl<'de> Deserialize<'de> for ConfigValue {
 impl From<ConfigValue> for Value {
     fn from(v: ConfigValue) -> Self {
         match v {
-            ConfigValue::Text(s) => Value::String(s),
+            ConfigValue::Text(s) | ConfigValue::Json(s) => Value::String(s),
             ConfigValue::Flag(b) => Value::Bool(b),
         }
     }
@@ -212,7 +215,7 @@ pub fn new_instance(request: &InstanceRequest) -> Result<StoredInstance, Invalid
         created_at_ms: now,
         updated_at_ms: now,
     };
-    merge_configuration(&mut instance.configuration, request);
+    merge_configuration(&mut instance.configuration, request)?;
     Ok(instance)
 }
 
@@ -237,19 +240,35 @@ pub fn patch_instance(
     if let Some(disabled) = request.disabled {
         instance.disabled = disabled;
     }
-    merge_configuration(&mut instance.configuration, request);
+    merge_configuration(&mut instance.configuration, request)?;
     instance.updated_at_ms = crate::clock::now_ms();
     Ok(())
 }
 
-/// Merges the request's configuration into `into`: `null` removes a key.
-fn merge_configuration(into: &mut BTreeMap<String, Value>, request: &InstanceRequest) {
+/// Merges the request's configuration into `into`: `null` removes a key. A JSON object or
+/// list is refused for a key that does not read JSON (most likely a mistake: it would
+/// otherwise be kept as its JSON text, e.g. as a signature key).
+fn merge_configuration(
+    into: &mut BTreeMap<String, Value>,
+    request: &InstanceRequest,
+) -> Result<(), InvalidValue> {
+    for (key, value) in request.configuration.iter().flatten() {
+        if matches!(value, Some(ConfigValue::Json(_)))
+            && !keys::EVENT_SELECTION.contains(&key.as_str())
+        {
+            return Err(InvalidValue::new(
+                format!("configuration.\"{key}\""),
+                "must be a string or a boolean (only event.metadata and event.notification.triggers take a JSON object or list)",
+            ));
+        }
+    }
     for (key, value) in request.configuration.iter().flatten() {
         match value {
             None => into.remove(key),
             Some(value) => into.insert(key.clone(), value.clone().into()),
         };
     }
+    Ok(())
 }
 
 /// The Cloud Elements answer for an instance.

@@ -115,7 +115,7 @@ pub async fn configuration_entries_are_listed_shown_and_changed_with_secrets_mas
             json!({"propertyValue": "sometimes"}),
             format!("configuration.\"{ENABLED}\""),
         ),
-        // A list is a value (kept as its JSON text), but not a boolean.
+        // A list is taken only by the keys that read JSON.
         (
             json!({"propertyValue": ["x"]}),
             format!("configuration.\"{ENABLED}\""),
