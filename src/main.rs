@@ -236,21 +236,9 @@ async fn run(args: Args) -> Result<()> {
             );
         }
         Command::Events { file, command } => {
-            let flag = file.or(args.config);
-            let config_file = config_path(flag.clone(), &std::env::vars().collect());
-            let (config, instances) = load(flag)?;
-            let label = cli::events::store_label(&config, config_file.as_deref());
-            let store = webhook_relay::store::Store::open_for_tool(config.storage.url.expose())
-                .await
-                .with_context(|| format!("cannot open the store {label}"))?;
-            let ids: Vec<i64> = instances.iter().map(|i| i.id).collect();
-            let scope = cli::events::Scope {
-                store: &store,
-                file_instances: &ids,
-                label: &label,
-            };
-            let result = cli::events::run(&scope, command).await;
-            store.close().await;
+            let tool = ToolStore::open(file.or(args.config)).await?;
+            let result = cli::events::run(&tool.scope(), command).await;
+            tool.store.close().await;
             let (output, next) = result?;
             println!("{}", serde_json::to_string_pretty(&output)?);
             if let Some(cursor) = next {
@@ -258,21 +246,9 @@ async fn run(args: Args) -> Result<()> {
             }
         }
         Command::Instances { file, command } => {
-            let flag = file.or(args.config);
-            let config_file = config_path(flag.clone(), &std::env::vars().collect());
-            let (config, instances) = load(flag)?;
-            let label = cli::events::store_label(&config, config_file.as_deref());
-            let store = webhook_relay::store::Store::open_for_tool(config.storage.url.expose())
-                .await
-                .with_context(|| format!("cannot open the store {label}"))?;
-            let ids: Vec<i64> = instances.iter().map(|i| i.id).collect();
-            let scope = cli::events::Scope {
-                store: &store,
-                file_instances: &ids,
-                label: &label,
-            };
-            let result = cli::instances::run(&scope, command).await;
-            store.close().await;
+            let tool = ToolStore::open(file.or(args.config)).await?;
+            let result = cli::instances::run(&tool.scope(), command).await;
+            tool.store.close().await;
             println!("{}", serde_json::to_string_pretty(&result?)?);
         }
         Command::Secrets { file, command } => {
@@ -301,4 +277,37 @@ async fn run(args: Args) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The store a store-reading command (`events`, `instances`) works on, with what its
+/// answers name: the store's label and the configuration file's instance ids.
+struct ToolStore {
+    store: webhook_relay::store::Store,
+    label: String,
+    file_instances: Vec<i64>,
+}
+
+impl ToolStore {
+    /// Loads the configuration (`flag`, else the usual places) and opens its store.
+    async fn open(flag: Option<PathBuf>) -> Result<Self> {
+        let config_file = config_path(flag.clone(), &std::env::vars().collect());
+        let (config, instances) = load(flag)?;
+        let label = cli::events::store_label(&config, config_file.as_deref());
+        let store = webhook_relay::store::Store::open_for_tool(config.storage.url.expose())
+            .await
+            .with_context(|| format!("cannot open the store {label}"))?;
+        Ok(Self {
+            store,
+            label,
+            file_instances: instances.iter().map(|i| i.id).collect(),
+        })
+    }
+
+    fn scope(&self) -> cli::events::Scope<'_> {
+        cli::events::Scope {
+            store: &self.store,
+            file_instances: &self.file_instances,
+            label: &self.label,
+        }
+    }
 }

@@ -34,21 +34,16 @@ pub fn router(state: AppState, request_timeout: Duration, pages: Router) -> Rout
     // root keeps the relay's shapes. Box's own intake and ops are not prefixed.
     let admin = match state.admin.clone() {
         Some(admin) => {
-            let limits = |router: Router| {
-                router
-                    .layer(axum::extract::DefaultBodyLimit::max(body_limit))
-                    .layer(tower_http::limit::RequestBodyLimitLayer::new(body_limit))
-            };
             let compat = compat::routes(
                 admin.clone(),
                 state.ingest.clone(),
-                limits(admin::routes(admin.clone())),
+                limited(admin::routes(admin.clone()), body_limit),
             );
-            Router::<AppState>::new()
-                .merge(admin::routes(admin))
-                .layer(axum::extract::DefaultBodyLimit::max(body_limit))
-                .layer(tower_http::limit::RequestBodyLimitLayer::new(body_limit))
-                .nest_service(admin::BASE_PATH, limits(compat))
+            limited(
+                Router::<AppState>::new().merge(admin::routes(admin)),
+                body_limit,
+            )
+            .nest_service(admin::BASE_PATH, limited(compat, body_limit))
         }
         None => Router::new(),
     };
@@ -74,4 +69,12 @@ pub fn router(state: AppState, request_timeout: Duration, pages: Router) -> Rout
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
         }))
+}
+
+/// `router` with its bodies bounded by `limit`: a declared length over it is refused before
+/// anything is read, and a body that grows past it is cut off.
+fn limited<S: Clone + Send + Sync + 'static>(router: Router<S>, limit: usize) -> Router<S> {
+    router
+        .layer(axum::extract::DefaultBodyLimit::max(limit))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(limit))
 }
