@@ -172,13 +172,21 @@ impl Browser {
             xpath_literal(text),
             xpath_literal(text)
         );
-        self.client
+        let button = self
+            .client
             .find(Locator::XPath(&xpath))
             .await
-            .unwrap_or_else(|e| panic!("no button {text:?}: {e}"))
-            .click()
-            .await
-            .unwrap();
+            .unwrap_or_else(|e| panic!("no button {text:?}: {e}"));
+        button.clone().click().await.unwrap();
+        // Every console button submits a form: wait until its page is gone, so that what the
+        // caller reads next is the answer, not the page the button was on.
+        eventually(&format!("the page to change after {text:?}"), || async {
+            match button.tag_name().await {
+                Err(_) => Ok(()),
+                Ok(_) => Err("the button's page is still shown".to_string()),
+            }
+        })
+        .await;
     }
 
     /// Follows the link whose text is `text`.
