@@ -1,6 +1,8 @@
 //! The declared minimum Rust (`rust-version` in Cargo.toml) covers every locked
 //! dependency: compared with the highest `rust_version` among the packages of
-//! `cargo metadata` (read from the lock file and the local registry, no network).
+//! `cargo metadata` (read from the lock file and the local registry, no network), for
+//! this machine's platform: a fresh clone's registry holds only the packages built here
+//! (not, say, Android's), and those are the ones this toolchain compiles.
 
 use std::path::Path;
 use std::process::Command;
@@ -21,8 +23,19 @@ fn version(text: &str) -> (u64, u64, u64) {
 fn declared_rust_version_covers_every_locked_dependency() {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let about = Command::new(rustc)
+        .arg("-vV")
+        .output()
+        .expect("run rustc -vV");
+    let about = String::from_utf8_lossy(&about.stdout);
+    let host = about
+        .lines()
+        .find_map(|l| l.strip_prefix("host: "))
+        .expect("rustc -vV names its host");
     let out = Command::new(cargo)
         .args(["metadata", "--format-version", "1", "--locked", "--offline"])
+        .args(["--filter-platform", host])
         .arg("--manifest-path")
         .arg(&manifest)
         .output()

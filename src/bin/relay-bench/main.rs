@@ -169,7 +169,7 @@ async fn main() {
                 }
             }
         };
-        let figures = run_engine(&args, &work, &receiver, &callback, &baselines, storage).await;
+        let figures = run_engine(&args, &work, &receiver, &callback, &baselines, engine, storage).await;
         print_table(engine, &baselines, &figures);
         results.insert(engine.into(), figures);
     }
@@ -226,6 +226,7 @@ async fn run_engine<F, Fut>(
     receiver: &Receiver,
     callback: &str,
     baselines: &Baselines,
+    engine: &str,
     storage: F,
 ) -> Value
 where
@@ -240,14 +241,21 @@ where
         url: relay.url("/webhooks/box/1"),
         run: format!("ingest-{}", uuid::Uuid::new_v4().simple()),
     };
-    let cpu_before = relay.cpu_seconds();
+    // PostgreSQL's own CPU is counted beside the relay's (its server runs no other work).
+    let database_cpu = || match engine {
+        "postgres" => process::postgres_cpu_seconds(),
+        _ => 0.0,
+    };
+    let (cpu_before, db_before) = (relay.cpu_seconds(), database_cpu());
     let ingest = saturate(&target, args.requests, args.connections).await;
     let ingest_cpu_us = (relay.cpu_seconds() - cpu_before) * 1e6 / ingest.ok.max(1) as f64;
+    let ingest_db_cpu_us = (database_cpu() - db_before) * 1e6 / ingest.ok.max(1) as f64;
     let ingest_rss = relay.peak_rss_mib();
     relay.stop();
     receiver.set_down(false);
     println!(
-        "ingest: {:.0} accepted/s ({} failed), relay CPU {ingest_cpu_us:.0} µs per event",
+        "ingest: {:.0} accepted/s ({} failed), relay CPU {ingest_cpu_us:.0} µs per event \
+         (+ database {ingest_db_cpu_us:.0} µs)",
         ingest.rate(),
         ingest.failed
     );
@@ -261,7 +269,7 @@ where
         url: relay.url("/webhooks/box/1"),
         run: format!("busy-{}", uuid::Uuid::new_v4().simple()),
     };
-    let cpu_before = relay.cpu_seconds();
+    let (cpu_before, db_before) = (relay.cpu_seconds(), database_cpu());
     let started = Instant::now();
     let busy = saturate(&target, args.requests, args.connections).await;
     let delivering_complete = receiver
@@ -269,11 +277,13 @@ where
         .await;
     let delivered_rate = receiver.distinct() as f64 / started.elapsed().as_secs_f64();
     let busy_cpu_us = (relay.cpu_seconds() - cpu_before) * 1e6 / busy.ok.max(1) as f64;
+    let busy_db_cpu_us = (database_cpu() - db_before) * 1e6 / busy.ok.max(1) as f64;
     let busy_rss = relay.peak_rss_mib();
     relay.stop();
     println!(
         "ingest while delivering: {:.0} accepted/s ({} failed), {delivered_rate:.0} delivered/s \
-         (all delivered: {delivering_complete}), relay CPU {busy_cpu_us:.0} µs per event",
+         (all delivered: {delivering_complete}), relay CPU {busy_cpu_us:.0} µs per event \
+         (+ database {busy_db_cpu_us:.0} µs)",
         busy.rate(),
         busy.failed
     );
@@ -377,6 +387,8 @@ where
         "ingest_peak_rss_mib": (ingest_rss * 10.0).round() / 10.0,
         "ingest_relay_cpu_us_per_event": ingest_cpu_us.round(),
         "ingest_delivering_relay_cpu_us_per_event": busy_cpu_us.round(),
+        "ingest_database_cpu_us_per_event": ingest_db_cpu_us.round(),
+        "ingest_delivering_database_cpu_us_per_event": busy_db_cpu_us.round(),
         "ingest_delivering_accepted_per_s": busy.rate().round(),
         "ingest_delivering_failed": busy.failed,
         "ingest_delivering_ratio_to_baseline": (busy.rate() / baselines.noop * 1000.0).round() / 1000.0,

@@ -172,20 +172,7 @@ name = "Bench"
 
     /// CPU time (user + system) the process has used so far, in seconds.
     pub fn cpu_seconds(&self) -> f64 {
-        let stat =
-            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
-        // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
-        let fields: Vec<&str> = stat
-            .rsplit_once(')')
-            .map_or(vec![], |(_, rest)| rest.split_whitespace().collect());
-        let ticks = |i: usize| {
-            fields
-                .get(i)
-                .and_then(|v| v.parse::<f64>().ok())
-                .unwrap_or(0.0)
-        };
-        // Linux reports these in USER_HZ, 100 per second on every mainstream platform.
-        (ticks(11) + ticks(12)) / 100.0
+        process_cpu_seconds(self.child.id(), false).unwrap_or(0.0)
     }
 
     /// SIGTERM, then wait.
@@ -195,6 +182,48 @@ name = "Bench"
             .status();
         let _ = self.child.wait();
     }
+}
+
+/// CPU time (user + system) of process `pid` so far, in seconds; with `children`, also that
+/// of its children it has waited for (PostgreSQL's postmaster reaps its ended backends).
+fn process_cpu_seconds(pid: u32, children: bool) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the parenthesised command name: utime, stime, cutime and cstime are the
+    // 12th to 15th.
+    let fields: Vec<f64> = stat
+        .rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .skip(11)
+        .take(4)
+        .map(|v| v.parse::<f64>().unwrap_or(0.0))
+        .collect();
+    let own = fields.first()? + fields.get(1)?;
+    let reaped = if children {
+        fields.get(2)? + fields.get(3)?
+    } else {
+        0.0
+    };
+    // Linux reports these in USER_HZ, 100 per second on every mainstream platform.
+    Some((own + reaped) / 100.0)
+}
+
+/// CPU time of every PostgreSQL server process on this machine (named `postgres`: the
+/// postmaster, its backends and helpers, and the backends it has reaped), in seconds. The
+/// benchmark's server is the machine's only one; readable as the same user or as root.
+pub fn postgres_cpu_seconds() -> f64 {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return 0.0;
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|c| c.trim_end() == "postgres")
+        })
+        .filter_map(|pid| process_cpu_seconds(pid, true))
+        .sum()
 }
 
 /// The no-op server: reads the body, answers 200 (also `/readyz`).
