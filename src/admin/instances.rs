@@ -97,13 +97,44 @@ impl AdminService {
         id: i64,
         request: &InstanceRequest,
     ) -> AdminResult<Instance> {
-        let mut instance = self.stored(id).await?;
+        let old = self.stored(id).await?;
+        let mut instance = old.clone();
         api::patch_instance(&mut instance, request)?;
-        self.validate(&instance).await?;
+        let probe = self.validate(&instance).await?;
+        // A new `providerData.code` re-provisions, as in `PUT` (Cloud Elements re-provisions
+        // by PATCH too); Client Credentials alone do not fetch tokens on every change.
+        let grant = match request.oauth_code()? {
+            Some(_) => self.box_grant(&probe, request).await?,
+            None => None,
+        };
         self.overwrite(&instance).await?;
+        self.store_grant(id, grant, &old).await?;
         self.reload().await;
         tracing::info!(instance_id = instance.id, "instance updated");
         instance_of(&instance)
+    }
+
+    /// Stores the Box tokens a `PUT` or `PATCH` obtained; if that fails, puts `old` back
+    /// rather than leave an instance without the tokens asked for.
+    async fn store_grant(
+        &self,
+        id: i64,
+        grant: Option<Grant>,
+        old: &StoredInstance,
+    ) -> AdminResult<()> {
+        let Some(grant) = grant else {
+            return Ok(());
+        };
+        if let Err(e) = self.box_auth.store_grant(id, &grant).await {
+            let _ = self.store.update_instance(old).await;
+            self.reload().await;
+            return Err(e.into());
+        }
+        tracing::info!(
+            instance_id = id,
+            "instance re-provisioned with new Box tokens"
+        );
+        Ok(())
     }
 
     /// Writes `instance` over its stored row; [`NO_SUCH_INSTANCE`] when it is gone.
@@ -139,18 +170,7 @@ impl AdminService {
         let probe = self.validate(&instance).await?;
         let grant = self.box_grant(&probe, request).await?;
         self.overwrite(&instance).await?;
-        if let Some(grant) = grant {
-            if let Err(e) = self.box_auth.store_grant(id, &grant).await {
-                // Keep what was there rather than an instance without the tokens asked for.
-                let _ = self.store.update_instance(&old).await;
-                self.reload().await;
-                return Err(e.into());
-            }
-            tracing::info!(
-                instance_id = id,
-                "instance re-provisioned with new Box tokens"
-            );
-        }
+        self.store_grant(id, grant, &old).await?;
         self.reload().await;
         tracing::info!(instance_id = id, "instance replaced");
         instance_of(&instance)

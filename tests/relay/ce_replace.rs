@@ -1,6 +1,7 @@
 //! `PUT /instances/{id}`: an instance replaced whole, keeping its id and token; with a new
 //! `providerData.code` it is re-provisioned (new Box tokens), and a code Box refuses changes
-//! nothing. Against a fake Box.
+//! nothing. `PATCH` with a new code re-provisions the same way (Cloud Elements' platform tests
+//! re-provision by PATCH). Against a fake Box.
 
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -88,4 +89,57 @@ pub async fn put_replaces_an_instance_and_a_new_code_reprovisions_it(engine: Eng
     assert_eq!(status, 404);
 }
 
-engine_tests!(put_replaces_an_instance_and_a_new_code_reprovisions_it,);
+pub async fn patch_with_a_new_code_reprovisions_and_keeps_the_rest(engine: Engine) {
+    let receiver = Receiver::start().await;
+    let fake = FakeBox::start().await;
+    let app = spawn_app_env(&engine, &receiver, &box_env(&fake)).await;
+    let (id, token) = provision(&app, &fake, &receiver, "Patched").await;
+    let path = format!("/instances/{id}");
+    let first = bearer_now(&app, &fake, &token).await;
+
+    // A PATCH without a code changes fields and keeps the tokens.
+    let (status, renamed) = app
+        .admin(Method::PATCH, &path, Some(&json!({"name": "Renamed"})))
+        .await;
+    assert_eq!((status, renamed["name"].as_str()), (200, Some("Renamed")));
+    assert_eq!(bearer_now(&app, &fake, &token).await, first);
+
+    // A new code: new tokens, the rest as it was.
+    let issued = fake.issued().len();
+    let code = fake.issue_code();
+    let (status, patched) = app
+        .admin(
+            Method::PATCH,
+            &path,
+            Some(&json!({"providerData": {"code": code}})),
+        )
+        .await;
+    assert_eq!(status, 200, "{patched}");
+    assert_eq!(patched["name"], "Renamed");
+    assert_eq!(patched["configuration"], renamed["configuration"]);
+    assert!(fake.issued().len() > issued, "Box issued new tokens");
+    let second = bearer_now(&app, &fake, &token).await;
+    assert_ne!(second, first, "the new tokens are used");
+
+    // A code Box refuses: 400 from Box, and nothing changes, the name included.
+    let (status, error) = app
+        .admin(
+            Method::PATCH,
+            &path,
+            Some(&json!({"name": "Refused", "providerData": {"code": "not-a-code"}})),
+        )
+        .await;
+    assert_eq!(
+        (status, error["code"].as_str()),
+        (400, Some("box_error")),
+        "{error}"
+    );
+    let (_, shown) = app.admin(Method::GET, &path, None).await;
+    assert_eq!(shown["name"], "Renamed");
+    assert_eq!(bearer_now(&app, &fake, &token).await, second);
+}
+
+engine_tests!(
+    put_replaces_an_instance_and_a_new_code_reprovisions_it,
+    patch_with_a_new_code_reprovisions_and_keeps_the_rest,
+);

@@ -169,7 +169,10 @@ async fn main() {
                 }
             }
         };
-        let figures = run_engine(&args, &work, &receiver, &callback, &baselines, engine, storage).await;
+        let figures = run_engine(
+            &args, &work, &receiver, &callback, &baselines, engine, storage,
+        )
+        .await;
         print_table(engine, &baselines, &figures);
         results.insert(engine.into(), figures);
     }
