@@ -196,7 +196,69 @@ pub async fn a_disabled_instances_element_token_is_refused_with_403(engine: Engi
     assert_eq!((status, error["code"].as_str()), (404, Some("not_found")));
 }
 
+/// Cloud Elements' "Disabling and Enabling Instances": `DELETE|PUT /instances/enabled` with
+/// the instance's Element token, no id. Re-enabling is the one call a disabled instance's
+/// token may still make; it reaches only its own instance.
+pub async fn the_element_token_disables_and_enables_its_own_instance(engine: Engine) {
+    let receiver = Receiver::start().await;
+    let app = spawn_admin_app(&engine, &receiver).await;
+    let mine = app
+        .create_instance(&instance_body("Mine", &receiver.url("/api")))
+        .await;
+    let other = app
+        .create_instance(&instance_body("Other", &receiver.url("/api")))
+        .await;
+    let token = mine["token"].as_str().unwrap();
+    let enabled = format!("{CE}/instances/enabled");
+
+    let (status, _, off) = app.element(Method::DELETE, &enabled, token, None).await;
+    assert_eq!(
+        (status, off["id"].clone()),
+        (200, mine["id"].clone()),
+        "{off}"
+    );
+    assert_eq!(off["disabled"], true);
+    let (status, _, _) = app
+        .element(
+            Method::GET,
+            &format!("{CE}/instances/configuration"),
+            token,
+            None,
+        )
+        .await;
+    assert_eq!(status, 403, "disabled: its token is refused");
+    let (_, shown) = app
+        .admin(Method::GET, &format!("/instances/{}", other["id"]), None)
+        .await;
+    assert_eq!(shown["disabled"], false, "the other instance is untouched");
+
+    let (status, _, on) = app.element(Method::PUT, &enabled, token, None).await;
+    assert_eq!(
+        (status, on["disabled"].as_bool()),
+        (200, Some(false)),
+        "{on}"
+    );
+    let (status, _, _) = app
+        .element(
+            Method::GET,
+            &format!("{CE}/instances/configuration"),
+            token,
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+
+    // Without an Element token: 401, nothing changes.
+    let (status, error) = app.admin(Method::DELETE, &enabled, None).await;
+    assert_eq!(status, 401, "{error}");
+    let (_, shown) = app
+        .admin(Method::GET, &format!("/instances/{}", mine["id"]), None)
+        .await;
+    assert_eq!(shown["disabled"], false);
+}
+
 engine_tests!(
     the_default_nulls_entry_is_changed_by_its_id_as_churros_does,
     a_disabled_instances_element_token_is_refused_with_403,
+    the_element_token_disables_and_enables_its_own_instance,
 );

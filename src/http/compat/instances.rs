@@ -1,6 +1,7 @@
 //! Instances on Cloud Elements' surface: `GET|POST /instances`, `GET|PUT|PATCH|DELETE
 //! /instances/{id}`, the same under `/elements/{box|id}/instances`, `PATCH /instances` (the
-//! instance of the Element token sent) and `PUT|DELETE /instances/{id}/enabled`. The body is
+//! instance of the Element token sent) and `PUT|DELETE /instances/{id}/enabled` (and
+//! `/instances/enabled`, with the Element token). The body is
 //! brought to the relay's [`InstanceRequest`] (as Cloud Elements does: names stripped of
 //! HTML, the name as the tag of an instance created without tags, the default entries set,
 //! the element given by path or numeric id, the instance's own `id` ignored), the same
@@ -246,6 +247,26 @@ pub async fn disable(
     Path(id): Path<String>,
 ) -> Result<Json<CompatInstance>, ApiError> {
     let instance = admin.service.set_enabled(path_id(&id)?, false).await?;
+    Ok(Json(CompatInstance::of(&instance)))
+}
+
+/// Enable the instance whose Element token is sent (`PUT /instances/enabled`, Cloud
+/// Elements' "Disabling and Enabling Instances"). The one call a disabled instance's token
+/// may still make.
+pub async fn own_enable(
+    Element(instance): Element,
+    State(admin): State<AdminState>,
+) -> Result<Json<CompatInstance>, ApiError> {
+    let instance = admin.service.set_enabled(instance.id, true).await?;
+    Ok(Json(CompatInstance::of(&instance)))
+}
+
+/// Disable the instance whose Element token is sent (`DELETE /instances/enabled`).
+pub async fn own_disable(
+    Element(instance): Element,
+    State(admin): State<AdminState>,
+) -> Result<Json<CompatInstance>, ApiError> {
+    let instance = admin.service.set_enabled(instance.id, false).await?;
     Ok(Json(CompatInstance::of(&instance)))
 }
 

@@ -18,6 +18,7 @@ use std::sync::Arc;
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::request::Parts;
+use axum::http::Method;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put, MethodRouter};
@@ -64,6 +65,10 @@ pub fn routes(state: AdminState, ingest: IngestState, admin: Router) -> Router {
         .route("/elements/{element}/instances/{id}", on(instance()))
         .route("/instances", on(instances().patch(instances::own_patch)))
         .route("/instances/{id}", on(instance()))
+        .route(
+            "/instances/enabled",
+            on(put(instances::own_enable).delete(instances::own_disable)),
+        )
         .route(
             "/instances/{id}/enabled",
             on(put(instances::enable).delete(instances::disable)),
@@ -158,7 +163,10 @@ async fn refuse_disabled(
         }
         _ => None,
     };
-    if let Some(instance) = instance.filter(|i| i.disabled) {
+    // Re-enabling with the instance's own token is the one call it may still make.
+    let enabling =
+        request.method() == Method::PUT && request.uri().path().ends_with("/instances/enabled");
+    if let Some(instance) = instance.filter(|i| i.disabled && !enabling) {
         tracing::info!(
             instance_id = instance.id,
             "compat request refused: the instance is disabled"
