@@ -11,6 +11,7 @@ use crate::delivery::{Intake, Job, Slot};
 use crate::event::NormalizedEvent;
 use crate::metrics::Metrics;
 use crate::store::health::StorageHealth;
+use crate::store::body::Body;
 use crate::store::{Inserted, NewEvent, Store, StoreError};
 
 /// Most events in one transaction.
@@ -22,6 +23,8 @@ const COMMIT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 struct Request {
     instance_id: i64,
     event: NormalizedEvent,
+    /// The event's body and its stored form.
+    body: Body,
     reply: oneshot::Sender<Result<Inserted, StoreError>>,
 }
 
@@ -52,10 +55,13 @@ impl BatchWriter {
         event: NormalizedEvent,
     ) -> Result<Inserted, StoreError> {
         let (reply, answer) = oneshot::channel();
+        // Compressed here, by the request's own task, not in the writer's turn.
+        let body = Body::new(event.body.clone());
         self.tx
             .send(Request {
                 instance_id,
                 event,
+                body,
                 reply,
             })
             .await
@@ -101,13 +107,13 @@ async fn commit(
         .map(|r| intake.try_hold(r.instance_id))
         .collect();
     let rows: Vec<NewEvent> = batch
-        .iter()
+        .iter_mut()
         .zip(&slots)
         .map(|(r, slot)| NewEvent {
             event_id: r.event.event_id.clone(),
             instance_id: r.instance_id,
             box_event_id: r.event.box_event_id.clone(),
-            body: r.event.body.clone(),
+            body: std::mem::take(&mut r.body),
             received_at_ms: received,
             lease: slot.as_ref().map(|_| intake.lease()),
         })
@@ -128,7 +134,7 @@ async fn commit(
                     intake.send(Job {
                         event_id: row.event_id,
                         instance_id: row.instance_id,
-                        body: row.body,
+                        body: row.body.into_raw(),
                         attempts: 0,
                         lease_until_ms: lease.until_ms,
                         lease_owner: lease.owner,

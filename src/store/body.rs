@@ -19,6 +19,7 @@
 //! A dictionary is part of the format: never edit `body_dictionary_v1.txt` (a unit test
 //! holds its digest); a better one is a new file with a new marker, and both stay readable.
 
+use std::cell::RefCell;
 use std::sync::LazyLock;
 
 use bytes::Bytes;
@@ -82,6 +83,49 @@ impl Packer {
 impl Default for Packer {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// An event's body, and the bytes it is stored as. Made where the event is made (the ingest
+/// handlers, many at a time), so that the group-commit writer, which stores one batch at a
+/// time, spends its turn on SQL only.
+#[derive(Debug, Clone, Default)]
+pub struct Body {
+    raw: Bytes,
+    stored: Vec<u8>,
+}
+
+thread_local! {
+    /// A zstd context per thread, made once.
+    static PACKER: RefCell<Packer> = RefCell::new(Packer::new());
+}
+
+impl Body {
+    /// `raw`, packed for storage.
+    pub fn new(raw: Bytes) -> Self {
+        let stored = PACKER.with(|p| p.borrow_mut().pack(&raw));
+        Self { raw, stored }
+    }
+
+    /// The body as sent.
+    pub fn raw(&self) -> &Bytes {
+        &self.raw
+    }
+
+    /// The body as sent, leaving the stored form.
+    pub fn into_raw(self) -> Bytes {
+        self.raw
+    }
+
+    /// What is stored for it.
+    pub fn stored(&self) -> &[u8] {
+        &self.stored
+    }
+}
+
+impl From<Bytes> for Body {
+    fn from(raw: Bytes) -> Self {
+        Self::new(raw)
     }
 }
 

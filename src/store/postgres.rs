@@ -11,7 +11,6 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 
-use super::body::Packer;
 use super::records::{inserted_outcomes, ClaimedRow};
 use super::{AttemptOutcome, Inserted, Lease, NewEvent, StoreError};
 
@@ -131,8 +130,7 @@ pub(super) async fn insert_batch(
     let mut ids = Vec::with_capacity(events.len());
     let mut instances = Vec::with_capacity(events.len());
     let mut box_ids = Vec::with_capacity(events.len());
-    // Compressed before the transaction.
-    let mut packer = Packer::new();
+    // Compressed when the events were made.
     let mut bodies = Vec::with_capacity(events.len());
     let mut statuses = Vec::with_capacity(events.len());
     let mut owners = Vec::with_capacity(events.len());
@@ -142,7 +140,7 @@ pub(super) async fn insert_batch(
         ids.push(e.event_id.as_str());
         instances.push(e.instance_id);
         box_ids.push(e.box_event_id.as_str());
-        bodies.push(packer.pack(&e.body));
+        bodies.push(e.body.stored());
         statuses.push(if e.lease.is_some() {
             "delivering"
         } else {
@@ -172,7 +170,7 @@ pub(super) async fn insert_batch(
     let by_id: HashMap<&str, &[u8]> = ids
         .iter()
         .copied()
-        .zip(bodies.iter().map(|b| &b[..]))
+        .zip(bodies.iter().copied())
         .collect();
     let seqs: Vec<i64> = rows.iter().map(|(_, seq)| *seq).collect();
     let new_bodies: Vec<&[u8]> = rows

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
+use super::body::Body;
 use super::Status;
 use crate::secret::TokenDigest;
 
@@ -19,8 +20,8 @@ pub struct NewEvent {
     pub instance_id: i64,
     /// Box event id, unique per instance.
     pub box_event_id: String,
-    /// The rendered body, sent as-is on every attempt.
-    pub body: Bytes,
+    /// The rendered body, sent as-is on every attempt, and its stored form.
+    pub body: Body,
     /// Receipt time, unix milliseconds.
     pub received_at_ms: i64,
     /// When set, the event is stored already claimed by this process until then, so that it

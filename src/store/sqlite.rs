@@ -11,7 +11,6 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 
-use super::body::Packer;
 use super::lock::DatabaseLock;
 use super::records::{inserted_outcomes, ClaimedRow};
 use super::{health, AttemptOutcome, Inserted, Lease, NewEvent, Side, StoreError};
@@ -209,11 +208,10 @@ pub(super) async fn insert_batch(
     // thread, so this is far cheaper than statements per event.
     const ROWS_PER_STATEMENT: usize = 256; // 8 parameters a row, well under SQLite's limit
 
-    // Compressed before the transaction, so the writer is held for SQL only.
-    let mut packer = Packer::new();
-    let stored: HashMap<&str, Vec<u8>> = events
+    // Compressed when the events were made, so the writer is held for SQL only.
+    let stored: HashMap<&str, &[u8]> = events
         .iter()
-        .map(|e| (e.event_id.as_str(), packer.pack(&e.body)))
+        .map(|e| (e.event_id.as_str(), e.body.stored()))
         .collect();
     let mut new: HashMap<String, i64> = HashMap::new();
     let mut tx = db.writer.begin().await?;
@@ -248,7 +246,7 @@ pub(super) async fn insert_batch(
             );
             let mut bodies = sqlx::query(&sql);
             for (event_id, seq) in &inserted {
-                let body = stored.get(event_id.as_str()).map_or(&[][..], |b| &b[..]);
+                let body = stored.get(event_id.as_str()).copied().unwrap_or_default();
                 bodies = bodies.bind(*seq).bind(body);
             }
             bodies.execute(&mut *tx).await?;

@@ -133,7 +133,7 @@ pub async fn an_event_counts_in_the_interval_it_was_received(engine: Engine) {
         event_id: "analytics-earlier".into(),
         instance_id: 4,
         box_event_id: "analytics-earlier".into(),
-        body: bytes::Bytes::from_static(b"{}"),
+        body: bytes::Bytes::from_static(b"{}").into(),
         received_at_ms: received,
         lease: None,
     };

@@ -90,7 +90,7 @@ pub async fn a_body_stored_before_compression_still_reads_and_delivers(engine: E
         event_id: "evt-stored-plain".into(),
         instance_id: 1,
         box_event_id: "box-stored-plain".into(),
-        body: bytes::Bytes::from_static(b"{\"placeholder\":true}"),
+        body: bytes::Bytes::from_static(b"{\"placeholder\":true}").into(),
         received_at_ms: webhook_relay::clock::now_ms() + 1000,
         lease: None,
     };
@@ -126,7 +126,7 @@ pub async fn a_body_that_does_not_decompress_is_failed_not_sent(engine: Engine) 
         event_id: "evt-damaged".into(),
         instance_id: 1,
         box_event_id: "box-damaged".into(),
-        body: bytes::Bytes::from_static(b"{\"placeholder\":true}"),
+        body: bytes::Bytes::from_static(b"{\"placeholder\":true}").into(),
         received_at_ms: webhook_relay::clock::now_ms() + 1000,
         lease: None,
     };

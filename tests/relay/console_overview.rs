@@ -38,7 +38,7 @@ pub async fn the_overview_counts_events_per_instance_and_shows_the_backlog(engin
         event_id: "overview-held".into(),
         instance_id: 1,
         box_event_id: "overview-held".into(),
-        body: bytes::Bytes::from_static(b"{}"),
+        body: bytes::Bytes::from_static(b"{}").into(),
         received_at_ms: now - 2 * 3_600_000 - 60_000,
         lease: Some(Lease {
             owner: "another-replica".into(),

@@ -236,7 +236,7 @@ pub async fn a_claimed_event_without_its_body_is_failed_not_sent_empty(engine: E
         event_id: "evt-without-body".into(),
         instance_id: 1,
         box_event_id: "box-without-body".into(),
-        body: bytes::Bytes::from_static(b"{}"),
+        body: bytes::Bytes::from_static(b"{}").into(),
         received_at_ms: webhook_relay::clock::now_ms() + 1000,
         lease: None,
     };

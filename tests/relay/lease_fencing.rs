@@ -121,7 +121,7 @@ pub async fn an_outcome_under_a_lease_no_longer_held_is_dropped_and_counted(engi
             event_id: "fenced-event".into(),
             instance_id: 1,
             box_event_id: "fenced".into(),
-            body: bytes::Bytes::from_static(b"{}"),
+            body: bytes::Bytes::from_static(b"{}").into(),
             received_at_ms: now_ms(),
             lease: Some(held.clone()),
         }])
