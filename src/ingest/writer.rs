@@ -10,8 +10,8 @@ use crate::clock::now_ms;
 use crate::delivery::{Intake, Job, Slot};
 use crate::event::NormalizedEvent;
 use crate::metrics::Metrics;
-use crate::store::health::StorageHealth;
 use crate::store::body::Body;
+use crate::store::health::StorageHealth;
 use crate::store::{Inserted, NewEvent, Store, StoreError};
 
 /// Most events in one transaction.

@@ -167,11 +167,7 @@ pub(super) async fn insert_batch(
     .bind(&untils)
     .fetch_all(&mut *tx)
     .await?;
-    let by_id: HashMap<&str, &[u8]> = ids
-        .iter()
-        .copied()
-        .zip(bodies.iter().copied())
-        .collect();
+    let by_id: HashMap<&str, &[u8]> = ids.iter().copied().zip(bodies.iter().copied()).collect();
     let seqs: Vec<i64> = rows.iter().map(|(_, seq)| *seq).collect();
     let new_bodies: Vec<&[u8]> = rows
         .iter()
