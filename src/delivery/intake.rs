@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{mpsc, Notify, OwnedSemaphorePermit, Semaphore};
 
 use super::Job;
 use crate::clock::now_ms;
@@ -24,6 +24,15 @@ pub struct Slot {
     /// between the claim's `skip` list and its answer: the event is held anyway (it is
     /// leased to this process), over that instance's budget by at most one claim.
     _instance: Option<OwnedSemaphorePermit>,
+    /// Told when this room is given back (the poller waits on it while the budget is full).
+    freed: Arc<Notify>,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        // The permits go back as the fields drop, right after this.
+        self.freed.notify_one();
+    }
 }
 
 /// Room reserved in the whole budget before a claim; what the claim does not use goes back
@@ -56,6 +65,8 @@ pub struct Intake {
     lease_ms: i64,
     /// Read for suspended instances, whose events are not held (see [`Intake::try_hold`]).
     instances: Option<Instances>,
+    /// Told whenever a slot is given back.
+    freed: Arc<Notify>,
 }
 
 impl Intake {
@@ -77,6 +88,7 @@ impl Intake {
                 owner,
                 lease_ms,
                 instances: None,
+                freed: Arc::default(),
             },
             rx,
         )
@@ -102,6 +114,7 @@ impl Intake {
         Some(Slot {
             _held: held,
             _instance: Some(instance),
+            freed: self.freed.clone(),
         })
     }
 
@@ -128,6 +141,7 @@ impl Intake {
         Some(Slot {
             _held: held,
             _instance: self.instance(instance_id).try_acquire_owned().ok(),
+            freed: self.freed.clone(),
         })
     }
 
@@ -155,6 +169,12 @@ impl Intake {
     /// This process's lease owner id.
     pub fn owner(&self) -> &str {
         &self.owner
+    }
+
+    /// Returns once a slot has been given back since the last call (at once if one was):
+    /// the poller waits here, rather than on a timer, while the budget it needs is full.
+    pub async fn room_freed(&self) {
+        self.freed.notified().await;
     }
 
     /// Hands a job to the dispatcher. Should the dispatcher be gone (shutdown), the job is

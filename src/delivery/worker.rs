@@ -232,6 +232,7 @@ pub async fn poll(
     shutdown: CancellationToken,
 ) {
     const CLAIM_BATCH: usize = 256;
+    const ROOM_SETTLE: Duration = Duration::from_millis(2);
     let mut last_prune = std::time::Instant::now();
     let mut idle_backoff = Duration::ZERO;
     while !shutdown.is_cancelled() {
@@ -273,8 +274,9 @@ pub async fn poll(
             continue; // more may be due right now
         }
         // Memory budget full, or what is due may all belong to saturated instances (then a
-        // claim only scans): back off, up to the poll interval, until claims succeed again.
-        // Otherwise sleep until the next event is due.
+        // claim only scans): wait until a slot is given back (backing off, up to the poll
+        // interval, should it keep coming back to nothing). Otherwise sleep until the next
+        // event is due.
         let starved = room == 0 || (claimed == 0 && !skip_was_empty);
         idle_backoff = if starved {
             (idle_backoff * 2).clamp(Duration::from_millis(50), poll_interval)
@@ -294,6 +296,11 @@ pub async fn poll(
         tokio::select! {
             _ = tokio::time::sleep(sleep) => {}
             _ = wake.notified() => {}
+            _ = intake.room_freed(), if starved => {
+                // Let the rest of a finishing batch give its room back too, so the next
+                // claim is one statement for many events, not one per freed slot.
+                tokio::time::sleep(ROOM_SETTLE).await;
+            }
             _ = shutdown.cancelled() => {}
         }
         if let Some(keep) = retention {

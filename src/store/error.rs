@@ -14,6 +14,10 @@ pub enum StoreError {
     /// The database could not be reached or refused the operation.
     #[error("storage unavailable: {0}")]
     Database(#[from] sqlx::Error),
+    /// SQLite refused a write of the engine's writer thread (shared by every request of the
+    /// transaction it failed).
+    #[error("storage unavailable: {0}")]
+    Sqlite(#[source] Arc<rusqlite::Error>),
     /// The store could not be opened (file, lock, connection or migration).
     #[error("{what}: {source}")]
     Open {
@@ -79,6 +83,24 @@ impl CorruptRows {
             | sqlx::Error::ColumnNotFound(_)
             | sqlx::Error::TypeNotFound { .. } => self.found(what(), e.into()),
             e => StoreError::Database(e),
+        }
+    }
+
+    /// As [`Self::check`], for the SQLite writer thread's errors: a value of the wrong type
+    /// is a corrupt row.
+    pub(crate) fn sqlite(&self, what: impl FnOnce() -> String, e: StoreError) -> StoreError {
+        match &e {
+            StoreError::Sqlite(inner)
+                if matches!(
+                    **inner,
+                    rusqlite::Error::InvalidColumnType(..)
+                        | rusqlite::Error::FromSqlConversionFailure(..)
+                        | rusqlite::Error::IntegralValueOutOfRange(..)
+                ) =>
+            {
+                self.found(what(), Box::new(e))
+            }
+            _ => e,
         }
     }
 

@@ -64,6 +64,8 @@ pub fn reason(error: &StoreError) -> &'static str {
     while let Some(e) = cause {
         let found = if let Some(e) = e.downcast_ref::<sqlx::Error>() {
             database_reason(e)
+        } else if let Some(e) = e.downcast_ref::<rusqlite::ffi::Error>() {
+            sqlite_reason(i64::from(e.extended_code))
         } else if let Some(e) = e.downcast_ref::<std::io::Error>() {
             io_reason(e.kind())
         } else {
@@ -79,12 +81,7 @@ pub fn reason(error: &StoreError) -> &'static str {
 
 fn database_reason(e: &sqlx::Error) -> Option<&'static str> {
     if let Some(code) = sqlite_code(e) {
-        return match code & 0xff {
-            SQLITE_FULL => Some(FULL),
-            SQLITE_READONLY => Some(READ_ONLY),
-            SQLITE_CANTOPEN => Some(CANNOT_OPEN),
-            _ => None,
-        };
+        return sqlite_reason(code);
     }
     match e {
         sqlx::Error::PoolTimedOut => Some(TIMED_OUT),
@@ -97,6 +94,16 @@ fn database_reason(e: &sqlx::Error) -> Option<&'static str> {
             Some(code) if code.starts_with("08") => Some(UNREACHABLE), // connection exception
             _ => None,
         },
+        _ => None,
+    }
+}
+
+/// What a SQLite result code (primary or extended) tells an operator, if anything.
+fn sqlite_reason(code: i64) -> Option<&'static str> {
+    match code & 0xff {
+        SQLITE_FULL => Some(FULL),
+        SQLITE_READONLY => Some(READ_ONLY),
+        SQLITE_CANTOPEN => Some(CANNOT_OPEN),
         _ => None,
     }
 }

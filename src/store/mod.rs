@@ -28,6 +28,7 @@ pub mod secrets;
 pub mod sessions;
 mod sql;
 pub mod sqlite;
+mod sqlite_writer;
 mod status;
 pub mod suspensions;
 
@@ -168,7 +169,7 @@ impl Store {
     /// returns.
     pub async fn insert_batch(&self, events: &[NewEvent]) -> Result<Vec<Inserted>, StoreError> {
         match &self.engine {
-            Engine::Sqlite(db) => sqlite::insert_batch(db, events).await,
+            Engine::Sqlite(db) => db.hot.insert(events).await,
             Engine::Postgres(pool) => postgres::insert_batch(pool, events).await,
         }
     }
@@ -187,10 +188,15 @@ impl Store {
     ) -> Result<Vec<Claimed>, StoreError> {
         let check = |e| self.corrupt.check(|| "a claimed event".into(), e);
         let rows = match &self.engine {
-            Engine::Sqlite(db) => sqlite::claim_due(db, now_ms, lease, limit, skip).await,
-            Engine::Postgres(pool) => postgres::claim_due(pool, now_ms, lease, limit, skip).await,
-        }
-        .map_err(check)?;
+            Engine::Sqlite(db) => db
+                .hot
+                .claim(now_ms, lease, limit, skip)
+                .await
+                .map_err(|e| self.corrupt.sqlite(|| "a claimed event".into(), e))?,
+            Engine::Postgres(pool) => postgres::claim_due(pool, now_ms, lease, limit, skip)
+                .await
+                .map_err(check)?,
+        };
         let mut claimed = Vec::with_capacity(rows.len());
         let mut unpacker = body::Unpacker::default();
         for row in rows {
@@ -230,7 +236,7 @@ impl Store {
     /// the others' outcomes are stale and dropped. Returns how many were dropped.
     pub async fn record_attempts(&self, batch: &[AttemptOutcome]) -> Result<u64, StoreError> {
         let applied = match &self.engine {
-            Engine::Sqlite(db) => sqlite::record_attempts(&db.writer, batch).await?,
+            Engine::Sqlite(db) => db.hot.record(batch).await?,
             Engine::Postgres(pool) => postgres::record_attempts(pool, batch).await?,
         };
         Ok(batch.len() as u64 - applied)

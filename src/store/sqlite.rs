@@ -1,9 +1,10 @@
 //! The embedded engine: one SQLite file in WAL mode with `synchronous=FULL`, so a commit is
-//! on disk before ingest answers. Writes go through one connection; reads through a small
-//! pool. Here: opening the file, the checkpoint loop, and the statements SQLite words its
-//! own way (multi-row inserts and updates, `json_each` lists, `?n` parameters).
+//! on disk before ingest answers. The hot writes (storing events, recording outcomes,
+//! claiming) run on the writer thread of [`super::sqlite_writer`]; the other writes go
+//! through one sqlx connection, reads through a small pool. Here: opening the file, the
+//! checkpoint loop, and the statements SQLite words its own way (`json_each` lists, `?n`
+//! parameters).
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -12,8 +13,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::SqlitePool;
 
 use super::lock::DatabaseLock;
-use super::records::{inserted_outcomes, ClaimedRow};
-use super::{health, AttemptOutcome, Inserted, Lease, NewEvent, Side, StoreError};
+use super::sqlite_writer::HotWriter;
+use super::{health, Side, StoreError};
 
 pub(super) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations/sqlite");
 
@@ -23,6 +24,8 @@ pub(super) struct Pools {
     pub writer: SqlitePool,
     pub reader: SqlitePool,
     checkpointer: SqlitePool,
+    /// The hot writes: storing events, recording outcomes, claiming.
+    pub hot: HotWriter,
     /// The relay's exclusive hold on the file; none for tools.
     lock: DatabaseLock,
 }
@@ -52,6 +55,7 @@ impl Pools {
 
     /// Closes every connection and lets go of the file.
     pub async fn close(&self) {
+        self.hot.close().await;
         self.checkpointer.close().await;
         self.writer.close().await;
         self.reader.close().await;
@@ -131,10 +135,12 @@ impl Pools {
             .connect_with(options)
             .await?;
         tokio::spawn(checkpoint_loop(checkpointer.clone()));
+        let hot = HotWriter::open(path)?;
         Ok(Self {
             writer,
             reader,
             checkpointer,
+            hot,
             lock,
         })
     }
@@ -183,7 +189,7 @@ async fn checkpoint_loop(pool: SqlitePool) {
 /// served by its own partial index. Parameters: owner, lease end, now, limit, skipped
 /// instances (a JSON array). Suspended instances' events are left alone (their held backlog
 /// is stepped over, not claimed, so other instances are not starved).
-const CLAIMS: [&str; 2] = [
+pub(super) const CLAIMS: [&str; 2] = [
     "UPDATE events SET status = 'delivering', lease_owner = ?1, lease_until = ?2 \
      WHERE event_id IN (SELECT event_id FROM events WHERE status = 'pending' \
        AND next_attempt_at <= ?3 \
@@ -199,113 +205,6 @@ const CLAIMS: [&str; 2] = [
      RETURNING seq, event_id, instance_id, attempts",
 ];
 
-/// Inserts a batch in one transaction (see [`super::Store::insert_batch`]).
-pub(super) async fn insert_batch(
-    db: &Pools,
-    events: &[NewEvent],
-) -> Result<Vec<Inserted>, StoreError> {
-    // Multi-row statements per chunk: each statement is a round trip to the connection's
-    // thread, so this is far cheaper than statements per event.
-    const ROWS_PER_STATEMENT: usize = 256; // 8 parameters a row, well under SQLite's limit
-
-    // Compressed when the events were made, so the writer is held for SQL only.
-    let stored: HashMap<&str, &[u8]> = events
-        .iter()
-        .map(|e| (e.event_id.as_str(), e.body.stored()))
-        .collect();
-    let mut new: HashMap<String, i64> = HashMap::new();
-    let mut tx = db.writer.begin().await?;
-    for chunk in events.chunks(ROWS_PER_STATEMENT) {
-        let sql = format!(
-            "INSERT INTO events (event_id, instance_id, box_event_id, status, \
-                 next_attempt_at, lease_owner, lease_until, received_at) VALUES {} \
-                 ON CONFLICT DO NOTHING RETURNING event_id, seq",
-            vec!["(?,?,?,?,?,?,?,?)"; chunk.len()].join(",")
-        );
-        let mut query = sqlx::query_as(&sql);
-        for e in chunk {
-            let (status, owner, until) = match &e.lease {
-                Some(l) => ("delivering", Some(&*l.owner), Some(l.until_ms)),
-                None => ("pending", None, None),
-            };
-            query = query
-                .bind(&e.event_id)
-                .bind(e.instance_id)
-                .bind(&e.box_event_id)
-                .bind(status)
-                .bind(e.received_at_ms)
-                .bind(owner)
-                .bind(until)
-                .bind(e.received_at_ms);
-        }
-        let inserted: Vec<(String, i64)> = query.fetch_all(&mut *tx).await?;
-        if !inserted.is_empty() {
-            let sql = format!(
-                "INSERT INTO event_bodies (seq, body) VALUES {}",
-                vec!["(?,?)"; inserted.len()].join(",")
-            );
-            let mut bodies = sqlx::query(&sql);
-            for (event_id, seq) in &inserted {
-                let body = stored.get(event_id.as_str()).copied().unwrap_or_default();
-                bodies = bodies.bind(*seq).bind(body);
-            }
-            bodies.execute(&mut *tx).await?;
-        }
-        new.extend(inserted);
-    }
-    tx.commit().await?;
-    Ok(inserted_outcomes(events, new.into_keys().collect()))
-}
-
-/// Claims due events and reads their bodies, in one transaction on the writer.
-pub(super) async fn claim_due(
-    db: &Pools,
-    now_ms: i64,
-    lease: &Lease,
-    limit: u32,
-    skip: &[i64],
-) -> Result<Vec<ClaimedRow>, sqlx::Error> {
-    let skip = serde_json::to_string(skip).unwrap_or_else(|_| "[]".into());
-    let mut tx = db.writer.begin().await?;
-    let mut rows: Vec<ClaimedRow> = Vec::new();
-    for sql in CLAIMS {
-        let room = i64::from(limit) - rows.len() as i64;
-        if room <= 0 {
-            break;
-        }
-        let mut claimed: Vec<ClaimedRow> = sqlx::query_as(sql)
-            .bind(&*lease.owner)
-            .bind(lease.until_ms)
-            .bind(now_ms)
-            .bind(room)
-            .bind(&skip)
-            .fetch_all(&mut *tx)
-            .await?;
-        // In the order they arrived (an UPDATE returns its rows in no set order): the
-        // dispatcher starts an instance's events in this order, so a held backlog that is
-        // resumed goes oldest first.
-        claimed.sort_unstable_by_key(|r| r.seq);
-        rows.extend(claimed);
-    }
-    if !rows.is_empty() {
-        // Their bodies, in one statement.
-        let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
-        let mut bodies: HashMap<i64, Vec<u8>> = sqlx::query_as(
-            "SELECT seq, body FROM event_bodies WHERE seq IN (SELECT value FROM json_each(?))",
-        )
-        .bind(serde_json::to_string(&seqs).unwrap_or_else(|_| "[]".into()))
-        .fetch_all(&mut *tx)
-        .await?
-        .into_iter()
-        .collect();
-        for row in &mut rows {
-            row.body = bodies.remove(&row.seq);
-        }
-    }
-    tx.commit().await?;
-    Ok(rows)
-}
-
 /// Earliest `next_attempt_at` among pending events, or lease expiry among leased ones, of
 /// instances not suspended (a held backlog is not due: the poller would spin on it).
 pub(super) async fn next_due_ms(reader: &SqlitePool) -> Result<Option<i64>, sqlx::Error> {
@@ -319,63 +218,4 @@ pub(super) async fn next_due_ms(reader: &SqlitePool) -> Result<Option<i64>, sqlx
     )
     .fetch_one(reader)
     .await
-}
-
-/// Records attempts and their outcomes in one transaction, fenced by each attempt's lease;
-/// how many outcomes were applied.
-pub(super) async fn record_attempts(
-    writer: &SqlitePool,
-    batch: &[AttemptOutcome],
-) -> Result<u64, StoreError> {
-    // Two multi-row statements per chunk (see `insert_batch`).
-    const ROWS_PER_STATEMENT: usize = 256;
-    let mut applied = 0;
-    let mut tx = writer.begin().await?;
-    for chunk in batch.chunks(ROWS_PER_STATEMENT) {
-        let rows = vec!["(?,?,?,?,?,?)"; chunk.len()].join(",");
-        let outcome_rows = vec!["(?,?,?,?,?,?,?,?)"; chunk.len()].join(",");
-        let insert_sql = format!(
-            "INSERT INTO attempts (event_id, attempt, at, status_code, error, duration_ms) \
-                 VALUES {rows}"
-        );
-        let update_sql = format!(
-            "WITH v (event_id, status, attempts, next_at, last_error, finished, owner, \
-                   until) AS (VALUES {outcome_rows}) \
-                 UPDATE events SET status = v.status, attempts = v.attempts, \
-                   next_attempt_at = v.next_at, lease_owner = NULL, lease_until = NULL, \
-                   last_error = v.last_error, finished_at = v.finished \
-                 FROM v WHERE events.event_id = v.event_id AND events.status != 'delivered' \
-                   AND events.lease_owner = v.owner AND events.lease_until = v.until"
-        );
-        let mut insert = sqlx::query(&insert_sql);
-        let mut update = sqlx::query(&update_sql);
-        for AttemptOutcome {
-            attempt: a,
-            next,
-            lease,
-        } in chunk
-        {
-            let (status, next_at, finished) = next.columns(a.at_ms);
-            insert = insert
-                .bind(&a.event_id)
-                .bind(i64::from(a.attempt))
-                .bind(a.at_ms)
-                .bind(a.status_code.map(i64::from))
-                .bind(&a.error)
-                .bind(a.duration_ms);
-            update = update
-                .bind(&a.event_id)
-                .bind(status.as_str())
-                .bind(i64::from(a.attempt))
-                .bind(next_at)
-                .bind(a.summary())
-                .bind(finished)
-                .bind(&*lease.owner)
-                .bind(lease.until_ms);
-        }
-        insert.execute(&mut *tx).await?;
-        applied += update.execute(&mut *tx).await?.rows_affected();
-    }
-    tx.commit().await?;
-    Ok(applied)
 }
