@@ -130,20 +130,27 @@ async fn check_instances(config: &Config, instances: &[Instance]) -> Result<Inst
     Ok(checks)
 }
 
+/// A token cancelled on SIGTERM or SIGINT. The handlers are installed before this returns,
+/// not in the task that waits for them: a signal that arrives as soon as the relay says it
+/// is listening (a supervisor's quick stop; seen in a test on a loaded machine) must shut
+/// it down cleanly, not kill it with the signal's default action.
 fn shutdown_on_signal() -> CancellationToken {
     let token = CancellationToken::new();
     let t = token.clone();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+        let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
+        tokio::spawn(async move {
+            tokio::select! { _ = int.recv() => {}, _ = term.recv() => {} }
+            tracing::info!("signal received, shutting down");
+            t.cancel();
+        });
+    }
+    #[cfg(not(unix))]
     tokio::spawn(async move {
-        let ctrl_c = tokio::signal::ctrl_c();
-        #[cfg(unix)]
-        {
-            let mut term =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                    .expect("SIGTERM handler");
-            tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
-        }
-        #[cfg(not(unix))]
-        let _ = ctrl_c.await;
+        let _ = tokio::signal::ctrl_c().await;
         tracing::info!("signal received, shutting down");
         t.cancel();
     });
