@@ -240,8 +240,9 @@ fn request_of(body: &serde_json::Value) -> Result<InstanceRequest, InvalidValue>
     InstanceRequest::from_json(body)
 }
 
-/// `POST /console/instances`: creates the instance (Client Credentials too) and shows its
-/// page; the form again with its errors otherwise.
+/// `POST /console/instances`: creates the instance (Client Credentials too) and shows it,
+/// with its Element token this once ([`super::created`]); the form again with its errors
+/// otherwise.
 pub async fn create(
     session: ConsoleSession,
     State(state): State<ConsoleState>,
@@ -252,9 +253,7 @@ pub async fn create(
         Err(e) => Err(e.into()),
     };
     match result {
-        Ok(created) => {
-            Redirect::to(&format!("/console/instances/{}", created.instance.id)).into_response()
-        }
+        Ok(created) => super::created::page(&session, &created),
         Err(e) => match form_errors(e) {
             Ok(errors) => new_page(StatusCode::BAD_REQUEST, &session, &input, &errors),
             Err(other) => refusal(other),

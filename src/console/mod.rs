@@ -28,6 +28,7 @@
 //! …) -> Response` returning `layout::page(&session, Nav::…, "Title", markup)`.
 
 pub mod charts;
+pub mod created;
 pub mod events;
 pub mod form;
 pub mod guard;

@@ -11,7 +11,7 @@ use axum::extract::{Query, State};
 use axum::http::header::LOCATION;
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::Form;
 use maud::html;
 use serde::Deserialize;
@@ -190,9 +190,7 @@ pub async fn callback(
         Err(e) => Err(e.into()),
     };
     match result {
-        Ok(created) => {
-            Redirect::to(&format!("/console/instances/{}", created.instance.id)).into_response()
-        }
+        Ok(created) => super::created::page(&session, &created),
         Err(e) => match form_errors(e) {
             Ok(errors) => new_page(StatusCode::BAD_REQUEST, &session, &input, &errors),
             Err(other) => refusal(other),

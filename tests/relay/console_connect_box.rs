@@ -55,6 +55,9 @@ async fn an_operator_connects_box_then_creates_and_deletes_a_box_webhook() {
     );
     assert_eq!(asked["state"].len(), 64);
     browser.click_link("Grant access to Box").await;
+    browser.wait_for_text("Instance created").await;
+    let token = browser.element_text("#element-token").await;
+    browser.click_link("Open the instance").await;
     browser.wait_for_text("Connected Box").await;
     let path = browser.path().await;
     let id: i64 = path
@@ -68,6 +71,11 @@ async fn an_operator_connects_box_then_creates_and_deletes_a_box_webhook() {
         .await
         .unwrap()
         .contains(BOX_CLIENT_SECRET));
+    // The token shown once acts as the instance, with the Box tokens just obtained.
+    let (status, _, hooks) = app
+        .element(reqwest::Method::GET, "/webhooks", &token, None)
+        .await;
+    assert_eq!(status, 200, "{hooks}");
     // Box webhooks: create one, see Box's refusal of another, delete the first.
     browser.click_link("Box webhooks").await;
     browser.wait_for_text("No Box webhooks").await;
@@ -206,9 +214,11 @@ async fn an_exchange_box_refuses_creates_nothing_and_says_so(engine: Engine) {
     // A good code in a new flow creates the instance and shows it.
     let (console, state) = start(&app, "Good exchange").await;
     let code = fake.issue_code();
-    let (status, location) = callback(&console, &[("code", &code), ("state", &state)]).await;
-    assert_eq!(status, 303);
-    assert!(location.starts_with("/console/instances/"), "{location}");
+    let (status, page) = callback(&console, &[("code", &code), ("state", &state)]).await;
+    assert_eq!(status, 201, "{page}");
+    assert!(page.contains("Instance created"), "{page}");
+    assert!(page.contains("href=\"/console/instances/"), "{page}");
+    assert!(page.contains("id=\"element-token\""), "{page}");
     assert_eq!(instance_count(&app).await, before + 1);
 }
 
@@ -268,5 +278,8 @@ async fn connect_box_needs_the_client_id_and_secret(engine: Engine) {
             ],
         )
         .await;
-    assert_eq!(res.status().as_u16(), 303, "{:?}", res.text().await);
+    assert_eq!(res.status().as_u16(), 201);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("Instance created"), "{page}");
+    assert!(!page.contains(BOX_CLIENT_SECRET));
 }

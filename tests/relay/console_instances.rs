@@ -61,7 +61,22 @@ async fn an_operator_creates_an_instance_by_the_form_then_disables_edits_and_del
         .await;
     browser.fill("Box primary key", "console-primary-key").await;
     browser.click_button("Create instance").await;
+    // The Element token, shown this once, is the instance's: it reaches its configuration.
+    browser.wait_for_text("Instance created").await;
+    let token = browser.element_text("#element-token").await;
+    let (status, _, entries) = app
+        .element(
+            reqwest::Method::GET,
+            "/instances/configuration",
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{entries}");
+    browser.screenshot("instance-created").await;
+    browser.click_link("Open the instance").await;
     let text = browser.wait_for_text("Box webhooks").await;
+    assert!(!text.contains(&token), "the token is shown only once");
     assert!(browser.path().await.starts_with("/console/instances/"));
     assert_eq!(instance_count(&app).await, before + 1);
     // Escaped: the name is text, no script ran (an alert would block the next command).

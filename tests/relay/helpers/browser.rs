@@ -200,6 +200,16 @@ impl Browser {
             .unwrap();
     }
 
+    /// The text of the element `css` selects (which must exist).
+    pub async fn element_text(&self, css: &str) -> String {
+        let found = self
+            .client
+            .find(fantoccini::Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css} not found: {e}"));
+        found.text().await.unwrap().trim().to_string()
+    }
+
     /// With `RELAY_SCREENSHOTS=1`: saves the page as `docs/console/{name}-desktop.png`
     /// (1280×800) and `{name}-phone.png` (390×844). Otherwise nothing.
     pub async fn screenshot(&self, name: &str) {
