@@ -92,7 +92,7 @@ impl Default for Packer {
 #[derive(Debug, Clone, Default)]
 pub struct Body {
     raw: Bytes,
-    stored: Vec<u8>,
+    stored: Bytes,
 }
 
 thread_local! {
@@ -103,7 +103,7 @@ thread_local! {
 impl Body {
     /// `raw`, packed for storage.
     pub fn new(raw: Bytes) -> Self {
-        let stored = PACKER.with(|p| p.borrow_mut().pack(&raw));
+        let stored = PACKER.with(|p| p.borrow_mut().pack(&raw)).into();
         Self { raw, stored }
     }
 
@@ -117,8 +117,8 @@ impl Body {
         self.raw
     }
 
-    /// What is stored for it.
-    pub fn stored(&self) -> &[u8] {
+    /// What is stored for it (shared, not copied, when cloned).
+    pub fn stored(&self) -> &Bytes {
         &self.stored
     }
 }

@@ -140,7 +140,7 @@ pub(super) async fn insert_batch(
         ids.push(e.event_id.as_str());
         instances.push(e.instance_id);
         box_ids.push(e.box_event_id.as_str());
-        bodies.push(e.body.stored());
+        bodies.push(&e.body.stored()[..]);
         statuses.push(if e.lease.is_some() {
             "delivering"
         } else {

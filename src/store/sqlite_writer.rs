@@ -18,6 +18,7 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use bytes::Bytes;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use tokio::sync::oneshot;
 
@@ -39,7 +40,7 @@ struct Row {
     event_id: String,
     instance_id: i64,
     box_event_id: String,
-    stored: Vec<u8>,
+    stored: Bytes,
     received_at_ms: i64,
     lease: Option<Lease>,
 }
@@ -121,7 +122,7 @@ impl HotWriter {
                 event_id: e.event_id.clone(),
                 instance_id: e.instance_id,
                 box_event_id: e.box_event_id.clone(),
-                stored: e.body.stored().to_vec(),
+                stored: e.body.stored().clone(),
                 received_at_ms: e.received_at_ms,
                 lease: e.lease.clone(),
             })
@@ -335,7 +336,7 @@ fn insert(tx: &Connection, rows: &[Row]) -> rusqlite::Result<HashSet<String>> {
             )
             .optional()?;
         if let Some(seq) = seq {
-            body.execute(params![seq, r.stored])?;
+            body.execute(params![seq, &r.stored[..]])?;
             new.insert(r.event_id.clone());
         }
     }
