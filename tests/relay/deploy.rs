@@ -22,13 +22,31 @@ struct Nginx {
 }
 
 impl Nginx {
+    /// Starts nginx on two free loopback ports. A port found free can be taken by another
+    /// test before nginx binds it, and two calls can find the same port (then both servers
+    /// share it, and the internal one's requests meet the public one's 404: seen once in CI).
+    /// nginx binds every listener before it serves any, so once the public port answers as
+    /// nginx itself (its own 404, no upstream involved) both are nginx's; otherwise it starts
+    /// again on other ports.
     async fn start(relay_a: &str, relay_b: &str) -> Self {
+        for _ in 0..5 {
+            if let Some(nginx) = Self::try_start(relay_a, relay_b).await {
+                return nginx;
+            }
+        }
+        panic!("nginx did not start on free ports in 5 tries");
+    }
+
+    async fn try_start(relay_a: &str, relay_b: &str) -> Option<Self> {
         let binary = ["/usr/sbin/nginx", "/usr/bin/nginx"]
             .into_iter()
             .find(|p| Path::new(p).exists())
             .expect("nginx is installed (Debian's nginx package; .ci/run installs it)");
         let shipped = std::fs::read_to_string(repo("config/deploy/nginx.conf")).unwrap();
         let (public, internal) = (free_port(), free_port());
+        if public == internal {
+            return None;
+        }
         let conf = shipped
             .replace("relay-a:8080", relay_a)
             .replace("relay-b:8080", relay_b)
@@ -52,21 +70,40 @@ impl Nginx {
             .stderr(Stdio::null())
             .spawn()
             .expect("start nginx");
-        let nginx = Self {
+        let mut nginx = Self {
             child,
             public,
             internal,
             _dir: dir,
         };
-        for port in [public, internal] {
-            eventually("nginx listens", || async {
-                tokio::net::TcpStream::connect(("127.0.0.1", port))
-                    .await
-                    .map_err(|e| format!("port {port}: {e}"))
-            })
-            .await;
+        let http = reqwest::Client::new();
+        let deadline = tokio::time::Instant::now() + DEADLINE;
+        loop {
+            if nginx.child.try_wait().ok().flatten().is_some() {
+                return None; // it could not listen: a port was taken meanwhile
+            }
+            let answered = http
+                .get(format!("http://127.0.0.1:{public}/nginx-probe"))
+                .send()
+                .await;
+            match answered {
+                Ok(res) => {
+                    let server = res.headers().get("server").and_then(|v| v.to_str().ok());
+                    if server.is_some_and(|s| s.starts_with("nginx")) {
+                        break;
+                    }
+                    return None; // someone else answers on that port
+                }
+                Err(_) => {
+                    assert!(
+                        tokio::time::Instant::now() < deadline,
+                        "nginx never listened on {public}"
+                    );
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
+            }
         }
-        nginx
+        Some(nginx)
     }
 
     fn url(&self, internal: bool, path: &str) -> String {
