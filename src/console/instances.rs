@@ -248,14 +248,26 @@ pub async fn create(
     State(state): State<ConsoleState>,
     Form(input): Form<InstanceForm>,
 ) -> Response {
-    let result = match request_of(&input.create_body(None)) {
+    create_from(&state, &session, &input, &input.create_body(None)).await
+}
+
+/// Creates the instance `body` describes (the form's, with Box's code when Connect Box
+/// brought one) and shows it with its token; the form `input` again with the errors beside
+/// its fields otherwise.
+pub async fn create_from(
+    state: &ConsoleState,
+    session: &ConsoleSession,
+    input: &InstanceForm,
+    body: &serde_json::Value,
+) -> Response {
+    let result = match request_of(body) {
         Ok(request) => state.service.create_instance(&request).await,
         Err(e) => Err(e.into()),
     };
     match result {
-        Ok(created) => super::created::page(&session, &created),
+        Ok(created) => super::created::page(session, &created),
         Err(e) => match form_errors(e) {
-            Ok(errors) => new_page(StatusCode::BAD_REQUEST, &session, &input, &errors),
+            Ok(errors) => new_page(StatusCode::BAD_REQUEST, session, input, &errors),
             Err(other) => refusal(other),
         },
     }

@@ -17,7 +17,7 @@ use maud::html;
 use serde::Deserialize;
 
 use super::form::{Errors, InstanceForm};
-use super::instances::{form_errors, new_page, refusal};
+use super::instances::{create_from, new_page};
 use super::layout;
 use super::session::{hash, lookup, random_token, same, NoSession};
 use super::{ConsoleSession, ConsoleState};
@@ -185,17 +185,8 @@ pub async fn callback(
     let Some(redirect) = redirect_uri(&state) else {
         return refused("server.public_url is not set.".into());
     };
-    let result = match InstanceRequest::from_json(&input.create_body(Some((code, &redirect)))) {
-        Ok(request) => state.service.create_instance(&request).await,
-        Err(e) => Err(e.into()),
-    };
-    match result {
-        Ok(created) => super::created::page(&session, &created),
-        Err(e) => match form_errors(e) {
-            Ok(errors) => new_page(StatusCode::BAD_REQUEST, &session, &input, &errors),
-            Err(other) => refusal(other),
-        },
-    }
+    let body = input.create_body(Some((code, &redirect)));
+    create_from(&state, &session, &input, &body).await
 }
 
 fn resume_page(again: &str) -> Response {

@@ -201,17 +201,29 @@ pub async fn create(
         Ok(change) => state.service.create_webhook(&instance, change).await,
         Err(invalid) => Err(invalid.into()),
     };
+    after_change(&state, &session, &instance, &form, result.map(|_| ())).await
+}
+
+/// The answer to a create or delete: back to the webhooks page, or the page again with
+/// Box's refusal as Box phrased it (any other refusal as such).
+async fn after_change(
+    state: &ConsoleState,
+    session: &ConsoleSession,
+    instance: &Instance,
+    form: &HookForm,
+    result: Result<(), AdminError>,
+) -> Response {
     match result {
-        Ok(_) => {
+        Ok(()) => {
             Redirect::to(&format!("/console/instances/{}/webhooks", instance.id)).into_response()
         }
         Err(e) => match box_message(&e) {
             Some(m) => {
                 page(
-                    &state,
-                    &session,
-                    &instance,
-                    &form,
+                    state,
+                    session,
+                    instance,
+                    form,
                     Some(m),
                     StatusCode::BAD_REQUEST,
                 )
@@ -236,24 +248,5 @@ pub async fn delete(
         Ok(row) => state.service.delete_webhook(&instance, &row).await,
         Err(e) => Err(e),
     };
-    match result {
-        Ok(()) => {
-            Redirect::to(&format!("/console/instances/{}/webhooks", instance.id)).into_response()
-        }
-        Err(e) => match box_message(&e) {
-            Some(m) => {
-                let form = HookForm::default();
-                page(
-                    &state,
-                    &session,
-                    &instance,
-                    &form,
-                    Some(m),
-                    StatusCode::BAD_REQUEST,
-                )
-                .await
-            }
-            None => refusal(e),
-        },
-    }
+    after_change(&state, &session, &instance, &HookForm::default(), result).await
 }

@@ -141,8 +141,7 @@ impl Store {
             instance.updated_at_ms.into(),
         ];
         let mut tx = self.begin().await?;
-        tx.execute("UPDATE instances_meta SET revision = revision + 1", &[])
-            .await?;
+        tx.bump_revision().await?;
         let n = tx
             .execute(
                 "UPDATE instances SET name = $2, tags = $3, configuration = $4, \
@@ -158,8 +157,7 @@ impl Store {
     /// is none.
     pub async fn delete_instance(&self, id: i64) -> Result<bool, StoreError> {
         let mut tx = self.begin().await?;
-        tx.execute("UPDATE instances_meta SET revision = revision + 1", &[])
-            .await?;
+        tx.bump_revision().await?;
         let n = tx
             .execute("DELETE FROM instances WHERE id = $1", &[id.into()])
             .await?;
@@ -207,5 +205,15 @@ impl Store {
             }
         }
         Ok(report)
+    }
+}
+
+impl super::sql::Conn<'_> {
+    /// Bumps the instances' revision, so every replica's registry reloads them (in the same
+    /// transaction as the change it announces).
+    pub(super) async fn bump_revision(&mut self) -> Result<(), StoreError> {
+        self.execute("UPDATE instances_meta SET revision = revision + 1", &[])
+            .await
+            .map(|_| ())
     }
 }

@@ -216,8 +216,7 @@ pub(crate) async fn convert_rows(
         }
     }
     if report.instances > 0 {
-        tx.execute("UPDATE instances_meta SET revision = revision + 1", &[])
-            .await?;
+        tx.bump_revision().await?;
     }
     Ok(report)
 }

@@ -45,8 +45,7 @@ impl Store {
             )
             .await?;
         if n == 1 {
-            tx.execute("UPDATE instances_meta SET revision = revision + 1", &[])
-                .await?;
+            tx.bump_revision().await?;
         }
         tx.commit().await?;
         Ok(n == 1)
@@ -63,8 +62,7 @@ impl Store {
             )
             .await?;
         if n == 1 {
-            tx.execute("UPDATE instances_meta SET revision = revision + 1", &[])
-                .await?;
+            tx.bump_revision().await?;
         }
         tx.commit().await?;
         Ok(n == 1)
