@@ -200,7 +200,7 @@ impl Intake {
 /// This process's lease owner id: 96 random bits, 16 characters. Every event row leased to
 /// this process holds it, and on PostgreSQL the leased row version stays on disk after the
 /// outcome's update (until its space is reused), so it is kept short: a 42-character
-/// `relay-<uuid>` cost 26 bytes more per event at rest (issue 15).
+/// `relay-<uuid>` cost 20–27 bytes more per event at rest there (issue 15, BENCHMARKS.md).
 fn lease_owner_id() -> String {
     use base64::Engine;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 12]>())

@@ -1,5 +1,5 @@
 //! Group commit: concurrent ingest requests share one transaction. Each request waits for the
-//! commit of the batch it joined, so a 2xx always means "on disk". While one batch commits,
+//! commit of the batch it joined, so a 2xx always means "on disk". While batches commit,
 //! the next one gathers, so batches grow with load and the fsync cost is shared.
 //!
 //! Two batches may be in the store at once ([`IN_FLIGHT`]): the next one is handed over
@@ -92,7 +92,9 @@ async fn run(
     let mut committing = tokio::task::JoinSet::new();
     let mut open = true;
     while open || !committing.is_empty() {
-        let mut batch: Vec<Request> = Vec::with_capacity(MAX_BATCH);
+        // Grown by `recv_many` to what arrived (a turn won by a finished commit drops it
+        // unused, so it reserves nothing ahead).
+        let mut batch: Vec<Request> = Vec::new();
         tokio::select! {
             n = rx.recv_many(&mut batch, MAX_BATCH), if open && committing.len() < IN_FLIGHT => {
                 if n == 0 {

@@ -87,7 +87,7 @@ impl Default for Packer {
 }
 
 /// An event's body, and the bytes it is stored as. Made where the event is made (the ingest
-/// handlers, many at a time), so that the group-commit writer, which stores one batch at a
+/// handlers, many at a time), so that the group commit, which stores a batch or two at a
 /// time, spends its turn on SQL only.
 #[derive(Debug, Clone, Default)]
 pub struct Body {

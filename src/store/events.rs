@@ -233,7 +233,9 @@ impl Store {
                 first_undelivered = Some(first_undelivered.map_or(seq, |f| f.min(seq)));
             }
         }
-        // Events are numbered in order of receipt: the lowest undelivered is the oldest.
+        // Events are numbered in order of receipt, give or take the few milliseconds of a
+        // group commit (a batch is numbered in event id order, and two batches may commit
+        // at once): the lowest undelivered is the oldest, to within those milliseconds.
         if let Some(seq) = first_undelivered {
             let received: Option<(i64,)> = conn
                 .fetch_optional(

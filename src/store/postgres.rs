@@ -126,7 +126,10 @@ pub(super) async fn insert_batch(
     pool: &PgPool,
     events: &[NewEvent],
 ) -> Result<Vec<Inserted>, StoreError> {
-    // One statement for the whole batch; the rows it returns are the new ones.
+    // One statement for the whole batch; the rows it returns are the new ones. Rows go in
+    // in the order given (`WITH ORDINALITY … ORDER BY`): the group commit sorts each batch
+    // by event id, so two batches in flight at once take the unique index's locks in the
+    // same order and cannot deadlock (ingest/writer.rs).
     let mut ids = Vec::with_capacity(events.len());
     let mut instances = Vec::with_capacity(events.len());
     let mut box_ids = Vec::with_capacity(events.len());
@@ -154,8 +157,9 @@ pub(super) async fn insert_batch(
     let rows: Vec<(String, i64)> = sqlx::query_as(
         "INSERT INTO events (event_id, instance_id, box_event_id, status, \
                next_attempt_at, lease_owner, lease_until, received_at) \
-             SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::text[], \
-               $5::bigint[], $6::text[], $7::bigint[], $5::bigint[]) \
+             SELECT e, i, b, s, n, o, u, r FROM UNNEST($1::text[], $2::bigint[], $3::text[], \
+               $4::text[], $5::bigint[], $6::text[], $7::bigint[], $5::bigint[]) \
+               WITH ORDINALITY AS v (e, i, b, s, n, o, u, r, k) ORDER BY k \
              ON CONFLICT DO NOTHING RETURNING event_id, seq",
     )
     .bind(&ids)

@@ -2,7 +2,8 @@
 //! recording delivery outcomes and claiming due events. Each request is run whole by the
 //! thread, with prepared statements cached on its one connection, and answered once
 //! committed; requests that wait meanwhile share the next transaction (one commit, one
-//! fsync, for an ingest batch and the outcomes that arrived beside it).
+//! fsync, for the ingest batches and the outcomes that arrived beside them: the group
+//! commit may have two batches here at once).
 //!
 //! Why not sqlx's worker: there every statement is a round trip between a tokio task and
 //! the connection's thread, and a pool handoff between batches. Measured under saturation
