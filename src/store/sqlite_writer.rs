@@ -15,6 +15,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -102,12 +103,14 @@ enum Done {
 
 impl HotWriter {
     /// Opens a connection to `path` (already created and migrated) and starts the thread.
-    pub fn open(path: &str) -> Result<Self, StoreError> {
+    /// `wrap`, set by the checkpointer, asks the thread to let the WAL start over (see
+    /// `sqlite::checkpoint_loop`).
+    pub fn open(path: &str, wrap: Arc<AtomicBool>) -> Result<Self, StoreError> {
         let conn = connect(Path::new(path)).map_err(|e| StoreError::open(path, e))?;
         let (tx, rx) = mpsc::channel();
         let thread = std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || run(conn, rx))
+            .spawn(move || run(conn, rx, &wrap))
             .map_err(|e| StoreError::open("cannot start the SQLite writer thread", e))?;
         Ok(Self {
             tx,
@@ -209,7 +212,7 @@ fn connect(path: &Path) -> rusqlite::Result<Connection> {
     )?;
     conn.busy_timeout(Duration::from_secs(10))?;
     // As sqlx's connections: every commit on disk before it returns; checkpoints are the
-    // checkpointer's (`checkpoint_loop`), never inside a commit.
+    // checkpointer's (`checkpoint_loop`), never inside a commit (between two, when it asks).
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
@@ -218,7 +221,7 @@ fn connect(path: &Path) -> rusqlite::Result<Connection> {
     Ok(conn)
 }
 
-fn run(mut conn: Connection, rx: mpsc::Receiver<Request>) {
+fn run(mut conn: Connection, rx: mpsc::Receiver<Request>, wrap: &AtomicBool) {
     let mut queued: Vec<Work> = Vec::with_capacity(MAX_SHARED);
     while let Ok(first) = rx.recv() {
         let mut close = None;
@@ -236,6 +239,16 @@ fn run(mut conn: Connection, rx: mpsc::Receiver<Request>) {
         }
         if !queued.is_empty() {
             commit(&mut conn, &mut queued);
+        }
+        if wrap.swap(false, Ordering::Relaxed) {
+            // The last frames the checkpointer has not copied, copied while nothing else
+            // commits: the next transaction then starts the WAL over.
+            let copied = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+                Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+            });
+            if let Err(e) = copied {
+                tracing::warn!(error = %e, "WAL checkpoint on the writer thread failed");
+            }
         }
         if let Some(reply) = close {
             drop(conn);
