@@ -243,9 +243,9 @@ fn run(mut conn: Connection, rx: mpsc::Receiver<Request>, wrap: &AtomicBool) {
         if wrap.swap(false, Ordering::Relaxed) {
             // The last frames the checkpointer has not copied, copied while nothing else
             // commits: the next transaction then starts the WAL over.
-            let copied = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
-                Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
-            });
+            // (Contention with the checkpointer is a row saying busy, not an error: the
+            // checkpointer asks again after its next pass.)
+            let copied = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
             if let Err(e) = copied {
                 tracing::warn!(error = %e, "WAL checkpoint on the writer thread failed");
             }
