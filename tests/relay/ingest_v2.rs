@@ -117,21 +117,42 @@ pub async fn a_repeated_box_event_id_is_stored_and_sent_once(engine: Engine) {
     assert_eq!(app.stored_events().await, 2);
 }
 
+/// POSTs `body`, signed, to instance 1 in a task of its own (for bursts of concurrent
+/// deliveries); its status and answer.
+fn spawn_signed_post(
+    app: &TestApp,
+    body: Vec<u8>,
+) -> tokio::task::JoinHandle<(u16, serde_json::Value)> {
+    let http = app.http.clone();
+    let url = app.url("/webhooks/box/1");
+    tokio::spawn(async move {
+        let mut req = http.post(url).body(body.clone());
+        for (k, v) in box_headers(&body) {
+            req = req.header(k, v);
+        }
+        answer(req.send().await.unwrap()).await
+    })
+}
+
+/// The `elements-webhook-id` of each request received, sorted (repeats kept).
+fn sorted_webhook_ids(got: &[Received]) -> Vec<String> {
+    let mut ids: Vec<_> = got
+        .iter()
+        .map(|r| r.header("elements-webhook-id").unwrap().to_string())
+        .collect();
+    ids.sort();
+    ids
+}
+
 pub async fn concurrent_deliveries_share_commits_and_all_arrive(engine: Engine) {
     let receiver = Receiver::start().await;
     let app = spawn_app(&engine, &receiver).await;
     let mut sends = Vec::new();
     for i in 0..60 {
-        let body = box_payload_with_id(&format!("burst-{i}"));
-        let app_http = app.http.clone();
-        let url = app.url("/webhooks/box/1");
-        sends.push(tokio::spawn(async move {
-            let mut req = app_http.post(url).body(body.clone());
-            for (k, v) in box_headers(&body) {
-                req = req.header(k, v);
-            }
-            answer(req.send().await.unwrap()).await
-        }));
+        sends.push(spawn_signed_post(
+            &app,
+            box_payload_with_id(&format!("burst-{i}")),
+        ));
     }
     for s in sends {
         let (status, a) = s.await.unwrap();
@@ -143,11 +164,7 @@ pub async fn concurrent_deliveries_share_commits_and_all_arrive(engine: Engine) 
     }
     assert_eq!(app.stored_events().await, 60);
     let got = receiver.wait_for(60).await;
-    let mut ids: Vec<_> = got
-        .iter()
-        .map(|r| r.header("elements-webhook-id").unwrap().to_string())
-        .collect();
-    ids.sort();
+    let mut ids = sorted_webhook_ids(&got);
     ids.dedup();
     assert_eq!(ids.len(), 60);
 }
@@ -167,21 +184,11 @@ pub async fn box_retries_racing_their_first_tries_are_answered_duplicate_and_sen
     let ids: Vec<String> = (0..40).map(|i| format!("race-{i}")).collect();
     let mut sends = Vec::new();
     for id in ids.iter().chain(ids.iter().rev()) {
-        let body = box_payload_with_id(id);
-        let app_http = app.http.clone();
-        let url = app.url("/webhooks/box/1");
-        let id = id.clone();
-        sends.push(tokio::spawn(async move {
-            let mut req = app_http.post(url).body(body.clone());
-            for (k, v) in box_headers(&body) {
-                req = req.header(k, v);
-            }
-            (id, answer(req.send().await.unwrap()).await)
-        }));
+        sends.push((id.clone(), spawn_signed_post(&app, box_payload_with_id(id))));
     }
     let mut answers: std::collections::HashMap<String, Vec<String>> = Default::default();
-    for s in sends {
-        let (id, (status, a)) = s.await.unwrap();
+    for (id, s) in sends {
+        let (status, a) = s.await.unwrap();
         assert_eq!(status, 200, "{id}: {a}");
         answers
             .entry(id)
@@ -199,11 +206,7 @@ pub async fn box_retries_racing_their_first_tries_are_answered_duplicate_and_sen
     receiver.wait_for_event(&marker).await;
     app.wait_for_status(&marker, Status::Delivered).await;
     let got = receiver.wait_for(41).await;
-    let mut sent: Vec<_> = got
-        .iter()
-        .map(|r| r.header("elements-webhook-id").unwrap().to_string())
-        .collect();
-    sent.sort();
+    let mut sent = sorted_webhook_ids(&got);
     let before = sent.len();
     sent.dedup();
     assert_eq!((before, sent.len()), (41, 41), "each event sent once");
