@@ -9,7 +9,7 @@ use webhook_relay::store::records::EventSummary;
 use webhook_relay::store::{Status, Store};
 use webhook_relay::Application;
 
-use super::postgres::fresh_database;
+use super::postgres::{drop_database_with, fresh_database};
 use super::{answer, box_headers, eventually, test_config, Receiver, DEADLINE};
 
 /// The storage engine a test runs against. The same behaviour suite runs on both.
@@ -46,11 +46,16 @@ impl Engine {
         }
     }
 
-    /// A storage URL no other test uses.
+    /// A storage URL no other test uses, that lives as long as `dir`: the SQLite file is in
+    /// it, and the PostgreSQL database is dropped once it is gone.
     pub async fn fresh_url(&self, dir: &Path) -> String {
         match self {
             Engine::Sqlite => format!("sqlite://{}", dir.join("relay.db").display()),
-            Engine::Postgres(admin) => fresh_database(admin).await,
+            Engine::Postgres(admin) => {
+                let url = fresh_database(admin).await;
+                drop_database_with(dir, admin, &url);
+                url
+            }
         }
     }
 }
