@@ -86,4 +86,5 @@ mod properties;
 mod secrets_at_rest;
 mod secrets_rotate;
 mod tenant_isolation;
+mod test_storage;
 mod toolchain;
