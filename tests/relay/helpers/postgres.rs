@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::{mpsc, Mutex, OnceLock};
+use std::sync::{mpsc, OnceLock};
 
 /// Creates a new, empty database on the server of `admin_url`; returns its URL.
 pub async fn fresh_database(admin_url: &str) -> String {
@@ -17,7 +17,7 @@ pub async fn fresh_database(admin_url: &str) -> String {
 /// it), so when the directory is removed the test is over. Without this a full run left
 /// about 150 databases behind, 1.1 GB on the shared server, enough to fill a small CI disk.
 pub fn drop_database_with(dir: &Path, admin_url: &str, url: &str) {
-    static REAPER: OnceLock<Mutex<mpsc::Sender<Doomed>>> = OnceLock::new();
+    static REAPER: OnceLock<mpsc::Sender<Doomed>> = OnceLock::new();
     let name = url.rsplit('/').next().unwrap_or_default().to_owned();
     let doomed = Doomed {
         dir: dir.to_owned(),
@@ -27,9 +27,9 @@ pub fn drop_database_with(dir: &Path, admin_url: &str, url: &str) {
     let reaper = REAPER.get_or_init(|| {
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || reap(rx));
-        Mutex::new(tx)
+        tx
     });
-    let _ = reaper.lock().unwrap().send(doomed);
+    let _ = reaper.send(doomed);
 }
 
 struct Doomed {
@@ -47,10 +47,9 @@ fn reap(rx: mpsc::Receiver<Doomed>) {
         .expect("the reaper's runtime");
     let mut pending: Vec<Doomed> = Vec::new();
     loop {
-        match rx.recv_timeout(std::time::Duration::from_millis(500)) {
-            Ok(doomed) => pending.push(doomed),
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
-            Err(mpsc::RecvTimeoutError::Disconnected) => return,
+        // The sender is a static: the channel never closes, the thread ends with the process.
+        if let Ok(doomed) = rx.recv_timeout(std::time::Duration::from_millis(500)) {
+            pending.push(doomed);
         }
         let (gone, alive): (Vec<_>, Vec<_>) = pending.into_iter().partition(|d| !d.dir.exists());
         pending = alive;
