@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::HeaderMap;
 use axum::Json;
 use chrono::Utc;
@@ -57,18 +57,19 @@ fn answer(
     }))
 }
 
-/// Box V2 delivery.
+/// Box V2 delivery. (The request is taken whole, not as a `HeaderMap` extractor, which
+/// would clone the headers.)
 #[tracing::instrument(skip_all, fields(instance_id = tracing::field::Empty))]
 pub async fn v2(
     State(state): State<IngestState>,
     instance_id: Result<Path<String>, PathRejection>,
-    headers: HeaderMap,
-    body: Body,
+    request: Request,
 ) -> Result<Json<Value>, ApiError> {
     let instance_id = path_id(instance_id);
     tracing::Span::current().record("instance_id", instance_id.as_str());
     let instance = find_instance(&state, &instance_id);
-    let result = receive_v2(&state, instance.clone(), &headers, body).await;
+    let (parts, body) = request.into_parts();
+    let result = receive_v2(&state, instance.clone(), &parts.headers, body).await;
     answer(&state, instance.as_deref(), result)
 }
 
@@ -183,13 +184,13 @@ pub async fn v1(
     State(state): State<IngestState>,
     instance_id: Result<Path<String>, PathRejection>,
     RawQuery(query): RawQuery,
-    headers: HeaderMap,
-    body: Body,
+    request: Request,
 ) -> Result<Json<Value>, ApiError> {
     let instance_id = path_id(instance_id);
     tracing::Span::current().record("instance_id", instance_id.as_str());
     let instance = find_instance(&state, &instance_id);
-    let result = receive_v1(&state, instance.clone(), query, &headers, body).await;
+    let (parts, body) = request.into_parts();
+    let result = receive_v1(&state, instance.clone(), query, &parts.headers, body).await;
     answer(&state, instance.as_deref(), result)
 }
 
