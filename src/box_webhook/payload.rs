@@ -1,7 +1,6 @@
 //! Parsing of verified Box deliveries: the V2 JSON event and the V1 callback parameters.
 
 use serde::Deserialize;
-use serde_json::value::RawValue;
 
 use super::verify::Verified;
 
@@ -29,8 +28,8 @@ pub struct V2Event<'a> {
     /// `additional_info.reason` when `additional_info` is an object (Box's reason with
     /// `WEBHOOK.DELETED`, e.g. `auto_cleanup`).
     pub reason: Option<String>,
-    /// The body exactly as received (surrounding whitespace trimmed).
-    pub raw: &'a RawValue,
+    /// The body exactly as received (surrounding whitespace trimmed): a JSON object.
+    pub raw: &'a str,
 }
 
 #[derive(Deserialize)]
@@ -76,16 +75,20 @@ impl IdValue {
 }
 
 /// Parses a verified V2 body: valid UTF-8 JSON, an object with a non-empty `id` and `trigger`.
+/// One pass: serde_json checks every byte it skips as it takes the fields the relay reads,
+/// so the body is known to be JSON when this returns, and is kept as the text it is.
 pub fn parse_v2(verified: Verified<'_>) -> Result<V2Event<'_>, PayloadError> {
     let text = std::str::from_utf8(verified.body())
-        .map_err(|_| PayloadError("body is not UTF-8".into()))?;
-    let raw: &RawValue = serde_json::from_str(text.trim())
-        .map_err(|e| PayloadError(format!("body is not JSON: {e}")))?;
-    if !raw.get().starts_with('{') {
+        .map_err(|_| PayloadError("body is not UTF-8".into()))?
+        .trim();
+    // First: serde would read a JSON array as a struct, field by field.
+    if !text.starts_with('{') {
         return Err(PayloadError("body is not a JSON object".into()));
     }
-    let wire: WireV2 = serde_json::from_str(raw.get())
-        .map_err(|e| PayloadError(format!("not a Box webhook event: {e}")))?;
+    let wire: WireV2 = serde_json::from_str(text).map_err(|e| match e.classify() {
+        serde_json::error::Category::Data => PayloadError(format!("not a Box webhook event: {e}")),
+        _ => PayloadError(format!("body is not JSON: {e}")),
+    })?;
     let trigger = wire
         .trigger
         .filter(|t| !t.is_empty())
@@ -110,7 +113,7 @@ pub fn parse_v2(verified: Verified<'_>) -> Result<V2Event<'_>, PayloadError> {
             Some(AdditionalInfo::Object { reason }) => reason,
             _ => None,
         },
-        raw,
+        raw: text,
     })
 }
 
@@ -195,7 +198,7 @@ mod tests {
         assert_eq!(e.trigger, "FILE.UPLOADED");
         assert_eq!(e.source_id.as_deref(), Some("12345"));
         assert_eq!(e.source_type.as_deref(), Some("file"));
-        assert_eq!(e.raw.get(), body.trim());
+        assert_eq!(e.raw, body.trim());
     }
 
     #[test]

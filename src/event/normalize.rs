@@ -5,8 +5,6 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
-use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
 use crate::box_webhook::payload::{V1Callback, V2Event};
@@ -87,53 +85,11 @@ fn plural(kind: Option<&str>) -> String {
     }
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Envelope<'a> {
-    severity: &'static str,
-    created_date: String,
-    topic: String,
-    action: &'static str,
-    id: String,
-    message: Message<'a>,
-    user: &'a str,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Message<'a> {
-    element_key: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    account_id: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    company_id: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    user_id: Option<i64>,
-    event_id: &'a str,
-    instance_id: i64,
-    #[serde(rename = "instance_id")]
-    instance_id_snake: i64,
-    instance_name: &'a str,
-    instance_tags: &'a [String],
-    raw: &'a RawValue,
-    events: [Entry<'a>; 1],
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Entry<'a> {
-    date: String,
-    element_key: &'static str,
-    event_type: &'static str,
-    hub_key: &'static str,
-    object_id: &'a str,
-    object_type: String,
-}
-
 /// What one notification says, before rendering.
 struct Parts<'a> {
     box_event_id: String,
-    raw: &'a RawValue,
+    /// Box's payload: JSON text, checked.
+    raw: &'a str,
     event_type: &'static str,
     object_type: String,
     object_id: &'a str,
@@ -149,6 +105,10 @@ fn java_date(t: DateTime<Utc>) -> String {
     t.format("%a %b %d %H:%M:%S UTC %Y").to_string()
 }
 
+/// The notification's bytes, written field by field in the order of Cloud Elements' body
+/// (spec/cloud-elements-events.md), strings escaped by serde_json. Box's payload goes in as
+/// the text it came as, already known to be JSON: no second pass over it. (The unit tests
+/// hold this byte for byte against the same body derived with serde.)
 fn render(
     instance: &Instance,
     sender: &str,
@@ -156,39 +116,80 @@ fn render(
     p: Parts<'_>,
 ) -> NormalizedEvent {
     let event_id = event_id(instance.id, &p.box_event_id);
-    let envelope = Envelope {
-        severity: "medium",
-        created_date: java_date(received),
-        topic: format!("instance-{}-box-events", instance.id),
-        action: "create",
-        id: notification_id(instance.id, &p.box_event_id),
-        message: Message {
-            element_key: "box",
-            account_id: instance.account_id,
-            company_id: instance.company_id,
-            user_id: instance.user_id,
-            event_id: &event_id,
-            instance_id: instance.id,
-            instance_id_snake: instance.id,
-            instance_name: &instance.name,
-            instance_tags: &instance.tags,
-            raw: p.raw,
-            events: [Entry {
-                date: iso_utc(p.date),
-                element_key: "box",
-                event_type: p.event_type,
-                hub_key: "documents",
-                object_id: p.object_id,
-                object_type: p.object_type,
-            }],
-        },
-        user: sender,
-    };
-    let body = serde_json::to_vec(&envelope).expect("an envelope always serializes");
+    let id = instance.id;
+    let tags: usize = instance.tags.iter().map(|t| t.len() + 3).sum();
+    let mut out = Json(Vec::with_capacity(
+        p.raw.len() + instance.name.len() + sender.len() + tags + 512,
+    ));
+    out.text("{\"severity\":\"medium\",\"createdDate\":")
+        .string(&java_date(received))
+        .text(",\"topic\":")
+        .string(&format!("instance-{id}-box-events"))
+        .text(",\"action\":\"create\",\"id\":")
+        .string(&notification_id(id, &p.box_event_id))
+        .text(",\"message\":{\"elementKey\":\"box\"");
+    for (key, value) in [
+        ("accountId", instance.account_id),
+        ("companyId", instance.company_id),
+        ("userId", instance.user_id),
+    ] {
+        if let Some(value) = value {
+            out.text(",\"").text(key).text("\":").int(value);
+        }
+    }
+    out.text(",\"eventId\":")
+        .string(&event_id)
+        .text(",\"instanceId\":")
+        .int(id)
+        .text(",\"instance_id\":")
+        .int(id)
+        .text(",\"instanceName\":")
+        .string(&instance.name)
+        .text(",\"instanceTags\":[");
+    for (i, tag) in instance.tags.iter().enumerate() {
+        if i > 0 {
+            out.text(",");
+        }
+        out.string(tag);
+    }
+    out.text("],\"raw\":")
+        .text(p.raw)
+        .text(",\"events\":[{\"date\":")
+        .string(&iso_utc(p.date))
+        .text(",\"elementKey\":\"box\",\"eventType\":")
+        .string(p.event_type)
+        .text(",\"hubKey\":\"documents\",\"objectId\":")
+        .string(p.object_id)
+        .text(",\"objectType\":")
+        .string(&p.object_type)
+        .text("}]},\"user\":")
+        .string(sender)
+        .text("}");
     NormalizedEvent {
         event_id,
         box_event_id: p.box_event_id,
-        body: Bytes::from(body),
+        body: Bytes::from(out.0),
+    }
+}
+
+/// A JSON text being written.
+struct Json(Vec<u8>);
+
+impl Json {
+    /// `text` as it is: punctuation, keys, or JSON already checked.
+    fn text(&mut self, text: &str) -> &mut Self {
+        self.0.extend_from_slice(text.as_bytes());
+        self
+    }
+
+    /// `s` as a JSON string, escaped as serde_json escapes it.
+    fn string(&mut self, s: &str) -> &mut Self {
+        serde_json::to_writer(&mut self.0, s).expect("writing to memory cannot fail");
+        self
+    }
+
+    fn int(&mut self, n: i64) -> &mut Self {
+        self.text(&n.to_string())
     }
 }
 
@@ -227,7 +228,7 @@ pub fn normalize_v1(
     received: DateTime<Utc>,
     callback: &V1Callback,
 ) -> NormalizedEvent {
-    let raw = serde_json::value::to_raw_value(&callback.to_json()).expect("strings serialize");
+    let raw = callback.to_json().to_string();
     let object_type = match callback.item_type().map(str::to_ascii_lowercase).as_deref() {
         Some("file") => "files".to_string(),
         Some("folder") => "folders".to_string(),

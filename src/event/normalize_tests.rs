@@ -286,3 +286,152 @@ fn v1_body_holds_parameters_without_token() {
     assert_eq!(entry["objectId"], "456");
     assert!(!String::from_utf8_lossy(&out.body).contains("t0ken"));
 }
+
+/// The body as serde derives it from the field order of spec/cloud-elements-events.md: the
+/// reference `render` is held to, byte for byte.
+mod reference {
+    use serde::Serialize;
+    use serde_json::value::RawValue;
+
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct Envelope<'a> {
+        pub severity: &'static str,
+        pub created_date: String,
+        pub topic: String,
+        pub action: &'static str,
+        pub id: String,
+        pub message: Message<'a>,
+        pub user: &'a str,
+    }
+
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct Message<'a> {
+        pub element_key: &'static str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub account_id: Option<i64>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub company_id: Option<i64>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub user_id: Option<i64>,
+        pub event_id: &'a str,
+        pub instance_id: i64,
+        #[serde(rename = "instance_id")]
+        pub instance_id_snake: i64,
+        pub instance_name: &'a str,
+        pub instance_tags: &'a [String],
+        pub raw: &'a RawValue,
+        pub events: [Entry<'a>; 1],
+    }
+
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct Entry<'a> {
+        pub date: String,
+        pub element_key: &'static str,
+        pub event_type: &'static str,
+        pub hub_key: &'static str,
+        pub object_id: &'a str,
+        pub object_type: String,
+    }
+}
+
+fn reference_render(
+    instance: &Instance,
+    sender: &str,
+    received: DateTime<Utc>,
+    p: &Parts<'_>,
+) -> Vec<u8> {
+    let event_id = event_id(instance.id, &p.box_event_id);
+    let raw: &serde_json::value::RawValue = serde_json::from_str(p.raw).unwrap();
+    serde_json::to_vec(&reference::Envelope {
+        severity: "medium",
+        created_date: java_date(received),
+        topic: format!("instance-{}-box-events", instance.id),
+        action: "create",
+        id: notification_id(instance.id, &p.box_event_id),
+        message: reference::Message {
+            element_key: "box",
+            account_id: instance.account_id,
+            company_id: instance.company_id,
+            user_id: instance.user_id,
+            event_id: &event_id,
+            instance_id: instance.id,
+            instance_id_snake: instance.id,
+            instance_name: &instance.name,
+            instance_tags: &instance.tags,
+            raw,
+            events: [reference::Entry {
+                date: iso_utc(p.date),
+                element_key: "box",
+                event_type: p.event_type,
+                hub_key: "documents",
+                object_id: p.object_id,
+                object_type: p.object_type.clone(),
+            }],
+        },
+        user: sender,
+    })
+    .unwrap()
+}
+
+#[test]
+fn the_body_is_written_byte_for_byte_as_serde_would_write_it() {
+    let payload = include_str!("../../tests/fixtures/box-v2-file-uploaded.json").trim();
+    let awkward = "quote \" backslash \\ tab \t nul \u{0} del \u{7f} </script> é 🚀 \u{2028}";
+    let received = DateTime::parse_from_rfc3339("2028-02-29T23:59:59Z")
+        .unwrap()
+        .to_utc();
+    let mut cases = Vec::new();
+    for (ids, name, tags) in [
+        (
+            (Some(643), Some(280), Some(2374)),
+            "Demoday",
+            vec!["Demoday"],
+        ),
+        ((None, None, None), "", vec![]),
+        (
+            (Some(-1), None, Some(i64::MAX)),
+            awkward,
+            vec![awkward, "", "b"],
+        ),
+        ((None, Some(0), None), "x", vec!["a", "b", "c"]),
+    ] {
+        let mut i = instance();
+        (i.account_id, i.company_id, i.user_id) = ids;
+        i.name = name.into();
+        i.tags = tags.into_iter().map(String::from).collect();
+        cases.push(i);
+    }
+    let raws = [
+        payload,
+        "{}",
+        r#"{ "a" : [1, 2.5e3, null, true], "b": "\u00e9\n" }"#,
+    ];
+    for instance in &cases {
+        for raw in raws {
+            for (object_id, object_type, sender) in [
+                ("12345", "files".to_string(), "notifications@webhook-relay"),
+                (awkward, awkward.to_string(), awkward),
+            ] {
+                let parts = || Parts {
+                    box_event_id: awkward.into(),
+                    raw,
+                    event_type: "CREATED",
+                    object_type: object_type.clone(),
+                    object_id,
+                    date: received,
+                };
+                let ours = render(instance, sender, received, parts()).body;
+                let theirs = reference_render(instance, sender, received, &parts());
+                assert_eq!(
+                    std::str::from_utf8(&ours).unwrap(),
+                    std::str::from_utf8(&theirs).unwrap(),
+                    "instance {:?}, raw {raw}",
+                    instance.name
+                );
+            }
+        }
+    }
+}
