@@ -152,8 +152,11 @@ async fn main() {
     };
 
     let mut engines = vec![("sqlite", None)];
+    let mut postgres_settings = Value::Null;
     if let Some(url) = &args.postgres {
         engines.push(("postgres", Some(url.clone())));
+        postgres_settings = postgres_write_settings(url).await;
+        println!("postgres: {}", describe_settings(&postgres_settings));
     }
     let mut results = serde_json::Map::new();
     for (engine, admin) in engines {
@@ -186,6 +189,7 @@ async fn main() {
         "baseline_rps": baseline.round(),
         "forwarder_rps": forwarder.round(),
         "engines": results,
+        "postgres_settings": postgres_settings,
     });
     if let Some(dir) = args.out.parent() {
         let _ = std::fs::create_dir_all(dir);
@@ -213,6 +217,50 @@ async fn main() {
         eprintln!("relay-bench: incomplete phases on {}", broken.join(", "));
         std::process::exit(1);
     }
+}
+
+/// The PostgreSQL server's settings that bear on what a write costs, as the server reports
+/// them (`pg_settings`): its figures are those of this configuration. (The test suite's
+/// server, `.ci/start-postgres`, caps its WAL at 128 MB for small CI disks, so it
+/// checkpoints far more often than a server with the default 1 GB.)
+async fn postgres_write_settings(url: &str) -> Value {
+    use sqlx::Connection;
+    const NAMES: &[&str] = &[
+        "server_version",
+        "max_wal_size",
+        "checkpoint_timeout",
+        "shared_buffers",
+        "synchronous_commit",
+        "fsync",
+        "full_page_writes",
+        "wal_compression",
+    ];
+    let mut conn = sqlx::PgConnection::connect(url)
+        .await
+        .expect("connect to --postgres");
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT name, current_setting(name) FROM pg_settings WHERE name = ANY($1) ORDER BY name",
+    )
+    .bind(NAMES)
+    .fetch_all(&mut conn)
+    .await
+    .expect("read PostgreSQL's settings");
+    let _ = conn.close().await;
+    Value::Object(
+        rows.into_iter()
+            .map(|(name, value)| (name, Value::String(value)))
+            .collect(),
+    )
+}
+
+fn describe_settings(settings: &Value) -> String {
+    settings
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(name, value)| format!("{name} {}", value.as_str().unwrap_or("?")))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The two baselines of a run, requests per second.
