@@ -212,6 +212,20 @@ mod tests {
     }
 
     #[test]
+    fn a_large_body_round_trips_compressed() {
+        // ~140 KB of distinct events.
+        let events: Vec<String> = (0..50)
+            .map(|i| PAYLOAD.trim().replace("11446498", &format!("{i:08}")))
+            .collect();
+        let body = envelope(&format!("[{}]", events.join(",")));
+        assert!(body.len() > 128 * 1024, "{} bytes", body.len());
+        let stored = Packer::new().pack(&body);
+        assert_eq!(stored[0], ZSTD_DICT_V1);
+        assert!(stored.len() < body.len() / 10, "{} bytes stored", stored.len());
+        assert_eq!(&Unpacker::default().unpack(stored).unwrap()[..], &body[..]);
+    }
+
+    #[test]
     fn a_body_stored_before_compression_reads_as_itself() {
         let body = envelope(PAYLOAD);
         let back = Unpacker::default().unpack(body.clone()).unwrap();
