@@ -28,8 +28,9 @@ pub struct V2Event<'a> {
     /// `additional_info.reason` when `additional_info` is an object (Box's reason with
     /// `WEBHOOK.DELETED`, e.g. `auto_cleanup`).
     pub reason: Option<String>,
-    /// The body exactly as received (surrounding whitespace trimmed): a JSON object.
-    pub raw: &'a str,
+    /// The body exactly as received (surrounding whitespace trimmed): private, so that only
+    /// [`parse_v2`], which has checked it is a JSON object, makes one.
+    raw: &'a str,
 }
 
 #[derive(Deserialize)]
@@ -65,6 +66,14 @@ enum IdValue {
     Number(serde_json::Number),
 }
 
+impl<'a> V2Event<'a> {
+    /// The body exactly as received (surrounding whitespace trimmed), checked to be a JSON
+    /// object: the notification carries it as it is.
+    pub fn raw(&self) -> &'a str {
+        self.raw
+    }
+}
+
 impl IdValue {
     fn into_string(self) -> String {
         match self {
@@ -76,18 +85,20 @@ impl IdValue {
 
 /// Parses a verified V2 body: valid UTF-8 JSON, an object with a non-empty `id` and `trigger`.
 /// One pass: serde_json checks every byte it skips as it takes the fields the relay reads,
-/// so the body is known to be JSON when this returns, and is kept as the text it is.
+/// so the body is known to be JSON when this returns, and is kept as the text it is. Only a
+/// refused body is read again, to tell "not JSON" from "not a Box event" as before.
 pub fn parse_v2(verified: Verified<'_>) -> Result<V2Event<'_>, PayloadError> {
     let text = std::str::from_utf8(verified.body())
         .map_err(|_| PayloadError("body is not UTF-8".into()))?
         .trim();
-    // First: serde would read a JSON array as a struct, field by field.
+    // First: serde would read a JSON array into the struct, field by field.
     if !text.starts_with('{') {
-        return Err(PayloadError("body is not a JSON object".into()));
+        return Err(
+            not_json(text).unwrap_or_else(|| PayloadError("body is not a JSON object".into()))
+        );
     }
-    let wire: WireV2 = serde_json::from_str(text).map_err(|e| match e.classify() {
-        serde_json::error::Category::Data => PayloadError(format!("not a Box webhook event: {e}")),
-        _ => PayloadError(format!("body is not JSON: {e}")),
+    let wire: WireV2 = serde_json::from_str(text).map_err(|e| {
+        not_json(text).unwrap_or_else(|| PayloadError(format!("not a Box webhook event: {e}")))
     })?;
     let trigger = wire
         .trigger
@@ -115,6 +126,13 @@ pub fn parse_v2(verified: Verified<'_>) -> Result<V2Event<'_>, PayloadError> {
         },
         raw: text,
     })
+}
+
+/// Why `text` is not JSON at all, if it is not.
+fn not_json(text: &str) -> Option<PayloadError> {
+    serde_json::from_str::<serde::de::IgnoredAny>(text)
+        .err()
+        .map(|e| PayloadError(format!("body is not JSON: {e}")))
 }
 
 /// A V1 callback: the query and form parameters merged (form wins), `token` removed.
@@ -198,7 +216,7 @@ mod tests {
         assert_eq!(e.trigger, "FILE.UPLOADED");
         assert_eq!(e.source_id.as_deref(), Some("12345"));
         assert_eq!(e.source_type.as_deref(), Some("file"));
-        assert_eq!(e.raw, body.trim());
+        assert_eq!(e.raw(), body.trim());
     }
 
     #[test]
@@ -232,8 +250,40 @@ mod tests {
 
     #[test]
     fn deep_nesting_is_malformed_not_a_crash() {
-        let body = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
-        assert!(v2(&body).is_err());
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(v2(&deep).is_err());
+        // Inside the object: a field the relay reads is refused past serde_json's depth
+        // limit; one it skips is checked without recursion (as before the single pass) and
+        // kept as Box sent it.
+        let within =
+            |field: &str| format!(r#"{{"id":"1","trigger":"FILE.UPLOADED","{field}":{deep}}}"#);
+        for field in ["source", "webhook", "additional_info"] {
+            assert!(v2(&within(field)).is_err(), "{field}");
+        }
+        let unread = within("unread");
+        assert_eq!(v2(&unread).unwrap().raw(), unread);
+    }
+
+    #[test]
+    fn a_refusal_says_whether_the_body_is_json_at_all() {
+        for (body, says) in [
+            ("", "body is not JSON"),
+            ("[1]", "body is not a JSON object"),
+            ("\"x\"", "body is not a JSON object"),
+            ("{\"trigger\":5, garbage", "body is not JSON"),
+            ("{\"trigger\":5}", "not a Box webhook event"),
+            (
+                "{\"id\":1e400,\"trigger\":\"FILE.UPLOADED\"}",
+                "not a Box webhook event",
+            ),
+            (
+                "{\"id\":\"1\",\"trigger\":\"\\ud800\"}",
+                "not a Box webhook event",
+            ),
+        ] {
+            let e = v2(body).unwrap_err();
+            assert!(e.0.starts_with(says), "{body}: {e}");
+        }
     }
 
     #[test]

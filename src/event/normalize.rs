@@ -212,7 +212,7 @@ pub fn normalize_v2(
         .unwrap_or("");
     let parts = Parts {
         box_event_id: event.id.clone(),
-        raw: event.raw,
+        raw: event.raw(),
         event_type: event_type_for_trigger(&event.trigger),
         object_type: object_type_for_trigger(&event.trigger, event.source_type.as_deref()),
         object_id,

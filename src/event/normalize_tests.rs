@@ -404,10 +404,18 @@ fn the_body_is_written_byte_for_byte_as_serde_would_write_it() {
         i.tags = tags.into_iter().map(String::from).collect();
         cases.push(i);
     }
+    // A V1 callback's raw is its parameters as a JSON object.
+    let v1 = V1Callback::parse(
+        b"event=uploaded&itemId=1&note=%22%5C%0A%00",
+        b"x=%F0%9F%9A%80",
+    )
+    .to_json()
+    .to_string();
     let raws = [
         payload,
         "{}",
         r#"{ "a" : [1, 2.5e3, null, true], "b": "\u00e9\n" }"#,
+        &v1,
     ];
     for instance in &cases {
         for raw in raws {
